@@ -1,0 +1,44 @@
+"""The DCGAN family plugin: registers ``dcgan-lesions``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoo import ModelSpec, hookimpl
+
+from .model import DCGAN
+
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+@hookimpl
+def zoo_register_models(registry):
+    registry.register(
+        ModelSpec(
+            id="dcgan-lesions",
+            model_class=DCGAN,
+            modality="dermoscopy",
+            description=(
+                "Unconditional DCGAN for 64 x 64 dermoscopic skin-lesion images: a 100-d latent, a dense "
+                "layer to 256 maps at 4 x 4, four fractionally strided convolutions halving the features "
+                "(batch norm, LeakyReLU) and a tanh RGB output."
+            ),
+            defaults={"image_size": (64, 64), "channels": 3},
+            training_data=(
+                "None yet: the embedded weights are an untrained random initialisation (seed 0). The target "
+                "data set is HAM10000 (Tschandl et al., Sci. Data 2018; CC BY-NC-SA 4.0)."
+            ),
+            datasets=("HAM10000",),
+            license="apache-2.0",
+            intended_use=(
+                "Research on synthetic data for dermatology: data augmentation experiments, teaching, and "
+                "testing imaging software. Once trained, samples may augment lesion classifiers under study."
+            ),
+            limitations=(
+                "Untrained: outputs are noise. Trained DCGANs at 64 x 64 lose fine dermoscopic structure, "
+                "mirror the class imbalance of HAM10000 (mostly nevi) and may reproduce training images."
+            ),
+            trained=False,
+            weights=WEIGHTS / "dcgan-lesions",
+        )
+    )

@@ -1,0 +1,92 @@
+"""Shared network building blocks, written once and used by every family.
+
+Sizes are (H, W) everywhere: medical images are rarely square (X-rays are 2:1, dermoscopy 4:3).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+def norm_layer(kind: str | None, channels: int) -> nn.Module:
+    """``"batch"``, ``"instance"``, ``"layer"`` (one group) or ``None``."""
+    if kind in (None, "none"):
+        return nn.Identity()
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    raise ValueError(f"unknown norm {kind!r}; use 'batch', 'instance', 'layer' or None")
+
+
+def activation(kind: str) -> nn.Module:
+    """``"lrelu"`` (slope 0.2, the GAN default), ``"relu"``, ``"tanh"`` or ``"none"``."""
+    if kind == "lrelu":
+        return nn.LeakyReLU(0.2, inplace=True)
+    if kind == "relu":
+        return nn.ReLU(inplace=True)
+    if kind == "tanh":
+        return nn.Tanh()
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown activation {kind!r}; use 'lrelu', 'relu', 'tanh' or 'none'")
+
+
+def maybe_spectral(layer: nn.Module, enabled: bool) -> nn.Module:
+    return spectral_norm(layer) if enabled else layer
+
+
+def up_block(cin: int, cout: int, norm: str | None = "batch", act: str = "lrelu") -> nn.Sequential:
+    """Fractionally strided 4x4 conv: doubles H and W."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=norm in (None, "none")),
+        norm_layer(norm, cout),
+        activation(act),
+    )
+
+
+def down_block(cin: int, cout: int, norm: str | None = "batch", act: str = "lrelu", spectral: bool = False) -> nn.Sequential:
+    """Strided 4x4 conv: halves H and W (rounding down)."""
+    conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=norm in (None, "none"))
+    return nn.Sequential(maybe_spectral(conv, spectral), norm_layer(norm, cout), activation(act))
+
+
+def num_halvings(image_size: tuple[int, int], smallest: int = 4) -> int:
+    """How many times the shorter side can be halved before it drops below ``smallest``."""
+    return max(1, int(math.floor(math.log2(min(image_size) / smallest))))
+
+
+def center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    h, w = size
+    top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
+    return x[..., top : top + h, left : left + w]
+
+
+class MultiScaleDiscriminator(nn.Module):
+    """The same discriminator design at full, 1/2, 1/4 ... resolution; the logits are averaged.
+
+    ``make(size)`` builds one discriminator for images of ``size`` (H, W).
+    """
+
+    def __init__(self, make: Callable[[tuple[int, int]], nn.Module], image_size: tuple[int, int], num_scales: int = 1):
+        super().__init__()
+        if num_scales < 1:
+            raise ValueError(f"num_scales must be >= 1, got {num_scales}")
+        h, w = image_size
+        self.scales = nn.ModuleList(make((h >> i, w >> i)) for i in range(num_scales))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = []
+        for i, disc in enumerate(self.scales):
+            outputs.append(disc(x).flatten(1).mean(1))
+            if i + 1 < len(self.scales):
+                x = F.avg_pool2d(x, 2)
+        return torch.stack(outputs).mean(0)

@@ -1,0 +1,75 @@
+"""Render a model's README.md (a Hugging Face model card) from the template in ``cards/``."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .model import PIPELINE_TAGS
+
+USAGE = {
+    "unconditional": ("out = pipe(num_images=16, seed=0)\nout.images[0].save(\"sample.png\")", "zoo generate {id} -n 16 -o samples/"),
+    "class-conditional": ("out = pipe(num_images=16, labels=[{label!r}], seed=0)", "zoo generate {id} -n 16 -o samples/"),
+    "unpaired-translation": ("out = pipe(\"face.png\", direction=\"AtoB\")", "zoo translate {id} face.png -o out/"),
+    "paired-translation": ("out = pipe(\"face.png\")", "zoo translate {id} face.png -o out/"),
+    "masked-edit": ("out = pipe(\"skin.png\", \"mask.png\", mode=\"remove\")", "zoo translate {id} skin.png --mask mask.png -o out/"),
+}
+
+UNKNOWN = "Not stated by the uploader."
+
+
+def _card_facts(model) -> dict[str, Any]:
+    """What the card says, from the registry entry when the model id is registered."""
+    from .registry import get_registry
+
+    registry = get_registry()
+    spec = registry.info(model.model_id) if model.model_id in registry else None
+    if spec is not None and spec.family == model.family:
+        return dict(
+            description=spec.description, training_data=spec.training_data, datasets=list(spec.datasets),
+            license=spec.license, intended_use=spec.intended_use, limitations=spec.limitations,
+            trained=spec.trained, metrics=list(spec.metrics), modality=spec.modality,
+        )
+    return dict(description="", training_data=UNKNOWN, datasets=[], license="other", intended_use=UNKNOWN,
+                limitations=UNKNOWN, trained=True, metrics=[], modality=UNKNOWN)
+
+
+def render_model_card(model, **overrides: Any) -> ModelCard:
+    """The model card for ``model``; keyword arguments override any fact (e.g. ``training_data=``)."""
+    facts = {**_card_facts(model), **overrides}
+    config = model.config
+    class_names = list(config.get("class_names") or [])
+    card_data = ModelCardData(
+        license=facts["license"],
+        library_name="medgan-zoo",
+        pipeline_tag=PIPELINE_TAGS[model.task],
+        tags=sorted({"medical", "gan", "medgan-zoo", model.family, model.task}),
+        datasets=facts["datasets"] or None,
+        model_name=model.model_id,
+        eval_results=[
+            EvalResult(task_type=PIPELINE_TAGS[model.task], dataset_type=m.dataset, dataset_name=m.dataset,
+                       metric_type=m.name.lower(), metric_name=m.name, metric_value=m.value)
+            for m in facts["metrics"]
+        ] or None,
+    )
+    usage, cli = USAGE[model.task]
+    from . import __version__
+
+    template = (files("medgan_zoo_cards") / "model_card.md").read_text(encoding="utf-8")
+    return ModelCard.from_template(
+        card_data,
+        template_str=template,
+        model_id=model.model_id,
+        load_name=facts.pop("load_name", model.model_id),
+        family=model.family,
+        task=model.task,
+        image_size=list(config["image_size"]),
+        channels=config["channels"],
+        class_names=class_names,
+        version=__version__,
+        usage=usage.format(label=class_names[0] if class_names else ""),
+        cli_usage=cli.format(id=model.model_id),
+        **facts,
+    )

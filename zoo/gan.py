@@ -1,0 +1,54 @@
+"""Behaviour shared by the noise-to-image families (DCGAN, WGAN-GP, SN-GAN ...).
+
+A family subclasses :class:`UnconditionalGAN`, builds ``self.generator`` (z -> image in [-1, 1])
+and ``self.discriminator`` (image -> logits), and picks its :attr:`gan_loss`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, ClassVar
+
+import torch
+
+from . import losses
+from .latents import sample_normal
+from .model import GANModel
+
+
+class UnconditionalGAN(GANModel):
+    task: ClassVar[str] = "unconditional"
+    gan_loss: ClassVar[str] = "bce"
+
+    def sample_latents(self, n: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
+        return sample_normal((n, self.config["latent_dim"]), generator, truncation)
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999)) -> dict:
+        return {
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
+        }
+
+    def training_step(
+        self, real: torch.Tensor, optimizers: dict, backward: Callable[[torch.Tensor], None] | None = None
+    ) -> dict[str, float]:
+        """One discriminator update then one generator update on a batch of real images in [-1, 1].
+
+        ``backward`` lets a launcher (accelerate) own the backward pass; default ``loss.backward()``.
+        """
+        backward = backward or (lambda loss: loss.backward())
+        z = torch.randn(real.shape[0], self.config["latent_dim"], device=real.device, dtype=real.dtype)
+        fake = self.generator(z)
+
+        optimizers["discriminator"].zero_grad(set_to_none=True)
+        d_loss = losses.d_loss(self.gan_loss, self.discriminator(real), self.discriminator(fake.detach()))
+        backward(d_loss)
+        optimizers["discriminator"].step()
+
+        optimizers["generator"].zero_grad(set_to_none=True)
+        g_loss = losses.g_loss(self.gan_loss, self.discriminator(fake))
+        backward(g_loss)
+        optimizers["generator"].step()
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}

@@ -1,0 +1,103 @@
+"""Where a model comes from: ``zoo.load``'s resolution order, in one place.
+
+1. a local folder (``save_pretrained`` output);
+2. the weights embedded in the plugin package that registered the id;
+3. the Hugging Face cache, then the Hub (``HF_ENDPOINT``, ``HF_HUB_OFFLINE`` and ``revision``
+   respected), for a registered id's ``hub_repo`` or any ``owner/name`` repo id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from .errors import ConfigError, UnknownModelError, WeightsError, ZooError
+from .registry import get_registry
+from .weights import PICKLE_SUFFIXES, refuse_pickle
+
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str, str | None]:
+    """(a local folder or a Hub repo id, the revision to use)."""
+    name = str(name_or_path)
+    path = Path(name).expanduser()
+    if path.is_file():
+        if path.suffix in PICKLE_SUFFIXES:
+            raise refuse_pickle(path)
+        raise ConfigError(f"{path} is a file; pass the folder that holds config.json and the *.safetensors weights.")
+    if path.is_dir():
+        return str(path), None
+    registry = get_registry()
+    if name in registry:
+        spec = registry.info(name)
+        if spec.has_embedded_weights and revision is None:
+            return str(spec.weights), None
+        if spec.hub_repo:
+            return spec.hub_repo, revision or spec.revision
+        raise WeightsError(
+            f"{name} has no published weights yet (none embedded, no Hub repo). "
+            f"Create an untrained model with zoo.create({name!r}) and train it."
+        )
+    if _REPO_ID.match(name) and not name.startswith((".", "/", "~")):
+        return name, revision
+    if any(sep in name for sep in ("/", "\\")) or name.startswith((".", "~")):
+        raise ConfigError(f"no such folder: {path}")
+    raise UnknownModelError(registry.unknown_message(name))
+
+
+def read_config(source: str, revision: str | None = None, **download) -> dict:
+    """config.json of a folder or Hub repo, with errors that say what to do."""
+    if Path(source).is_dir():
+        file = Path(source) / "config.json"
+        if not file.is_file():
+            raise ConfigError(f"{source} has no config.json, so it is not a medgan-zoo model folder "
+                              "(save one with pipe.save_pretrained(folder)).")
+    else:
+        rev = revision or "main"
+        try:
+            file = Path(hf_hub_download(source, "config.json", revision=revision, **download))
+        except RepositoryNotFoundError:
+            raise ZooError(f"Hub repo {source!r} not found (or it is private and you are not logged in: "
+                           "`hf auth login` or set HF_TOKEN).") from None
+        except RevisionNotFoundError:
+            raise ZooError(f"Hub repo {source!r} has no revision {rev!r} (a branch, tag or commit sha).") from None
+        except EntryNotFoundError:
+            raise ConfigError(f"Hub repo {source!r} ({rev}) has no config.json; it is not a medgan-zoo model.") from None
+        except LocalEntryNotFoundError:
+            raise ZooError(f"{source!r} ({rev}) is not in the Hugging Face cache and the Hub cannot be reached "
+                           "(HF_HUB_OFFLINE is set or there is no network). Load it once online first.") from None
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config.json of {source} is not valid JSON ({exc}).") from None
+    if not isinstance(config, dict) or "family" not in config:
+        raise ConfigError(f"config.json of {source} names no 'family'; it was not written by medgan-zoo.")
+    return config
+
+
+def load_model(
+    name_or_path: str | Path,
+    revision: str | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | str | None = None,
+    **download,
+):
+    """The model behind a registered id, a Hub repo id or a local folder, ready for inference."""
+    source, revision = resolve(name_or_path, revision)
+    config = read_config(source, revision, **download)
+    model_class = get_registry().family_class(config["family"], source)
+    model = model_class.from_pretrained(source, revision=revision, **download)
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype)
+    return model.to(device=device, dtype=dtype).eval()

@@ -1,0 +1,29 @@
+"""Adversarial losses, one place for every family.
+
+Each function takes raw discriminator logits and returns a scalar loss to minimise.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "bce":  # the original GAN objective
+        return F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + F.binary_cross_entropy_with_logits(
+            fake, torch.zeros_like(fake)
+        )
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    if kind == "wasserstein":
+        return fake.mean() - real.mean()
+    raise ValueError(f"unknown GAN loss {kind!r}; use 'bce', 'hinge' or 'wasserstein'")
+
+
+def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "bce":  # non-saturating generator loss
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+    if kind in ("hinge", "wasserstein"):
+        return -fake.mean()
+    raise ValueError(f"unknown GAN loss {kind!r}; use 'bce', 'hinge' or 'wasserstein'")

@@ -1,0 +1,224 @@
+"""Pipelines: one per task, each wrapping a model and returning an :class:`ImageOutput`.
+
+They mirror diffusers: ``pipe(...).images`` is a list of PIL images; ``save_pretrained`` and
+``push_to_hub`` pass through to the model, so a pipeline round-trips through a folder or the Hub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .images import ImageLike, read_image, read_mask, resize, to_model, to_pil
+from .latents import seeded_generator, slerp
+
+
+@dataclass
+class ImageOutput:
+    """``images``: PIL images. ``tensors``: the same pixels in [0, 1], C x H x W each.
+
+    Generation pipelines stack them into one N x C x H x W tensor; translation pipelines keep a
+    list, because each output has its own input's size.
+    """
+
+    images: list[Image.Image]
+    tensors: torch.Tensor | list[torch.Tensor]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+class Pipeline:
+    """What every pipeline shares: the model, its device, and Hub I/O."""
+
+    task: str = ""
+
+    def __init__(self, model):
+        self.model = model.eval()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model_id={self.model.model_id!r}, device={self.device})"
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return tuple(self.model.config["image_size"])
+
+    @property
+    def channels(self) -> int:
+        return int(self.model.config["channels"])
+
+    def to(self, device=None, dtype=None) -> "Pipeline":
+        self.model.to(device=device, dtype=dtype)
+        return self
+
+    def save_pretrained(self, save_directory, **kwargs):
+        return self.model.save_pretrained(save_directory, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs) -> str:
+        return self.model.push_to_hub(repo_id, **kwargs)
+
+    def _batches(self, n: int, batch_size: int, progress: bool | None):
+        starts = range(0, n, batch_size)
+        show = progress if progress is not None else len(starts) > 1
+        return tqdm(starts, desc=self.model.model_id, unit="batch", disable=not show)
+
+    def _output(self, batch: torch.Tensor) -> ImageOutput:
+        pixels = ((batch.float().cpu() + 1) / 2).clamp(0, 1)
+        return ImageOutput([to_pil(p) for p in pixels], pixels)
+
+
+class UnconditionalPipeline(Pipeline):
+    task = "unconditional"
+
+    @torch.no_grad()
+    def __call__(
+        self, num_images: int = 16, seed: int | None = 0, truncation: float | None = None,
+        batch_size: int = 64, progress: bool | None = None,
+    ) -> ImageOutput:
+        """``num_images`` samples; the same ``seed`` gives the same images on any device and batch size."""
+        if num_images < 1:
+            raise ValueError(f"num_images must be >= 1, got {num_images}")
+        z = self.model.sample_latents(num_images, seeded_generator(seed), truncation)
+        return self._generate(z, batch_size, progress)
+
+    def _generate(self, z: torch.Tensor, batch_size: int, progress: bool | None) -> ImageOutput:
+        parts = []
+        for start in self._batches(len(z), batch_size, progress):
+            chunk = z[start : start + batch_size].to(self.device, self.model.dtype)
+            parts.append(self.model.generate(chunk).float().cpu())
+        return self._output(torch.cat(parts))
+
+    @torch.no_grad()
+    def interpolate(self, seed_a: int = 0, seed_b: int = 1, steps: int = 8, truncation: float | None = None) -> ImageOutput:
+        """``steps`` images along a spherical path between the latents of two seeds."""
+        a = self.model.sample_latents(1, seeded_generator(seed_a), truncation)
+        b = self.model.sample_latents(1, seeded_generator(seed_b), truncation)
+        t = torch.linspace(0, 1, steps).view(-1, *([1] * (a.ndim - 1)))
+        flat = slerp(a.flatten(1), b.flatten(1), t.flatten(1)[:, :1])
+        return self._generate(flat.view(steps, *a.shape[1:]), batch_size=64, progress=False)
+
+
+class ClassConditionalPipeline(Pipeline):
+    task = "class-conditional"
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.model.config["class_names"])
+
+    def _label_ids(self, labels: Sequence[str | int] | str | int | None, n: int, gen: torch.Generator) -> torch.Tensor:
+        names = self.class_names
+        if labels is None:  # a balanced spread over the classes
+            return torch.arange(n) % len(names)
+        if isinstance(labels, (str, int)):
+            labels = [labels]
+        ids = []
+        for label in labels:
+            if isinstance(label, str):
+                if label not in names:
+                    raise ValueError(f"unknown class {label!r} for {self.model.model_id}; its classes are {names}")
+                ids.append(names.index(label))
+            elif 0 <= int(label) < len(names):
+                ids.append(int(label))
+            else:
+                raise ValueError(f"class index {label} out of range 0..{len(names) - 1} ({names})")
+        return torch.tensor(ids).repeat(-(-n // len(ids)))[:n]  # cycle the given labels up to n
+
+    @torch.no_grad()
+    def __call__(
+        self, num_images: int = 16, labels: Sequence[str | int] | str | int | None = None, seed: int | None = 0,
+        truncation: float | None = None, batch_size: int = 64, progress: bool | None = None,
+    ) -> ImageOutput:
+        """``labels`` are class names or indices, cycled to ``num_images``; None spreads over all classes."""
+        gen = seeded_generator(seed)
+        z = self.model.sample_latents(num_images, gen, truncation)
+        y = self._label_ids(labels, num_images, gen)
+        parts = []
+        for start in self._batches(num_images, batch_size, progress):
+            sl = slice(start, start + batch_size)
+            parts.append(self.model.generate(z[sl].to(self.device, self.model.dtype), y[sl].to(self.device)).float().cpu())
+        return self._output(torch.cat(parts))
+
+
+class _ImageToImagePipeline(Pipeline):
+    """Shared input handling: any input is brought to the model's size and returned at its own."""
+
+    def _inputs(self, images: ImageLike | Sequence[ImageLike]) -> list:
+        if isinstance(images, (list, tuple)):
+            return [read_image(im, f"image {i}") for i, im in enumerate(images)]
+        return [read_image(images)]
+
+    def _finish(self, image, out: torch.Tensor) -> tuple[Image.Image, torch.Tensor]:
+        pixels = resize(((out.float().cpu() + 1) / 2).clamp(0, 1), image.size)[0]
+        if pixels.shape[0] == 1 and image.pixels.shape[1] == 1:
+            pil = to_pil(pixels, image.alpha, image.sixteen_bit)
+        else:
+            pil = to_pil(pixels, image.alpha)
+        return pil, pixels
+
+    def _run_each(self, inputs, fn, progress: bool | None) -> ImageOutput:
+        images, tensors = [], []
+        show = progress if progress is not None else len(inputs) > 4
+        for image in tqdm(inputs, desc=self.model.model_id, unit="image", disable=not show):
+            x = to_model(image, self.channels, self.image_size).to(self.device, self.model.dtype)
+            pil, pixels = self._finish(image, fn(image, x))
+            images.append(pil)
+            tensors.append(pixels)
+        return ImageOutput(images, tensors)
+
+
+class TranslationPipeline(_ImageToImagePipeline):
+    """Unpaired (CycleGAN) and paired (pix2pix) translation."""
+
+    task = "unpaired-translation"
+
+    @torch.no_grad()
+    def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB", progress: bool | None = None) -> ImageOutput:
+        if direction not in ("AtoB", "BtoA"):
+            raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
+        return self._run_each(self._inputs(images), lambda image, x: self.model.translate(x, direction), progress)
+
+
+class PairedTranslationPipeline(TranslationPipeline):
+    task = "paired-translation"
+
+
+class MaskedEditPipeline(_ImageToImagePipeline):
+    """Edit inside a painted mask; pixels outside it are returned exactly as they came in."""
+
+    task = "masked-edit"
+
+    @torch.no_grad()
+    def __call__(self, image: ImageLike, mask: ImageLike, mode: str = "remove", progress: bool | None = None) -> ImageOutput:
+        if mode not in ("remove", "add"):
+            raise ValueError(f"mode must be 'remove' or 'add', got {mode!r}")
+        source = read_image(image)
+        full_mask = read_mask(mask, source.size)
+
+        def edit(img, x):
+            m = resize(full_mask, self.image_size).round().to(x)
+            return self.model.edit(x, m, mode)
+
+        out = self._run_each([source], edit, progress)
+        # Paste the edit back only inside the mask, at full resolution: nothing outside changes.
+        original = source.pixels[0]
+        edited = out.tensors[0] if out.tensors[0].shape[0] == original.shape[0] else out.tensors[0].mean(0, keepdim=True).expand_as(original)
+        blended = original * (1 - full_mask[0]) + edited * full_mask[0]
+        return ImageOutput([to_pil(blended, source.alpha, source.sixteen_bit)], [blended])
+
+
+PIPELINES: dict[str, type[Pipeline]] = {
+    cls.task: cls
+    for cls in (UnconditionalPipeline, ClassConditionalPipeline, TranslationPipeline, PairedTranslationPipeline, MaskedEditPipeline)
+}
+
+
+def pipeline_for(model: Any) -> Pipeline:
+    return PIPELINES[model.task](model)
