@@ -67,8 +67,8 @@ class Pipeline:
 
     def _batches(self, n: int, batch_size: int, progress: bool | None):
         starts = range(0, n, batch_size)
-        show = progress if progress is not None else len(starts) > 1
-        return tqdm(starts, desc=self.model.model_id, unit="batch", disable=not show)
+        # progress=None: a bar appears only once the work has taken more than a second.
+        return tqdm(starts, desc=self.model.model_id, unit="batch", disable=progress is False, delay=0 if progress else 1.0)
 
     def _output(self, batch: torch.Tensor) -> ImageOutput:
         pixels = ((batch.float().cpu() + 1) / 2).clamp(0, 1)
@@ -165,8 +165,8 @@ class _ImageToImagePipeline(Pipeline):
 
     def _run_each(self, inputs, fn, progress: bool | None) -> ImageOutput:
         images, tensors = [], []
-        show = progress if progress is not None else len(inputs) > 4
-        for image in tqdm(inputs, desc=self.model.model_id, unit="image", disable=not show):
+        bar = tqdm(inputs, desc=self.model.model_id, unit="image", disable=progress is False, delay=0 if progress else 1.0)
+        for image in bar:
             x = to_model(image, self.channels, self.image_size).to(self.device, self.model.dtype)
             pil, pixels = self._finish(image, fn(image, x))
             images.append(pil)

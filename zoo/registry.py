@@ -162,6 +162,11 @@ class Registry:
         if _collect:
             self._collect(only=name)
 
+    def remove_plugin(self, name: str) -> None:
+        """Unregister a plugin and forget the model ids it registered."""
+        self.plugin_manager.unregister(name=name)
+        self._specs = {k: v for k, v in self._specs.items() if v.plugin != name}
+
     def _skip(self, name: str, why: str) -> None:
         self.skipped[name] = why
         warnings.warn(f"medgan-zoo skipped plugin {name!r}: {why}", PluginWarning, stacklevel=3)

@@ -64,7 +64,7 @@ def load_network(net: torch.nn.Module, path: str | Path, what: str = "") -> None
     )
     if missing or unexpected or reshaped:
         parts = [
-            f"{name}: {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}"
+            f"{name}: {', '.join(keys[:8])}" + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
             for name, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", reshaped))
             if keys
         ]

@@ -1,0 +1,31 @@
+"""Test-wide settings: never touch the network, never write to the user's HF cache."""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+# Set before anything imports huggingface_hub or gradio: both read these at import time.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="medgan-zoo-test-hf-"))
+os.environ.pop("MEDGAN_ZOO_BLOCK_PLUGINS", None)
+
+sys.path.insert(0, str(Path(__file__).parent))  # toy_plugin, hub_server
+
+import pytest  # noqa: E402
+
+import zoo  # noqa: E402
+import toy_plugin  # noqa: E402
+
+pytest_plugins = ["hub_server"] if (Path(__file__).parent / "hub_server.py").exists() else []  # TEMP
+
+
+@pytest.fixture
+def toys():
+    """The toy plugin registered in the process-wide registry for one test."""
+    registry = zoo.get_registry()
+    registry.add_plugin(toy_plugin, "toy")
+    yield registry
+    registry.remove_plugin("toy")

@@ -1,0 +1,102 @@
+"""Bad weight files and folders: each gets an error that names the problem; nothing is unpickled."""
+
+import json
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import zoo
+
+
+@pytest.fixture
+def saved(tmp_path):
+    folder = tmp_path / "model"
+    zoo.create("dcgan-lesions", g_features=32, d_features=32).save_pretrained(folder)
+    return folder
+
+
+def test_config_weights_mismatch_names_the_keys(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["g_features"] = 64
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(zoo.WeightsError) as err:
+        zoo.load(str(saved))
+    message = str(err.value)
+    assert "generator.safetensors" in message and "shape mismatches" in message
+    assert "body.0.0.weight (file (32, 16, 4, 4), config (64, 32, 4, 4))" in message
+    assert "more." in message  # long lists are cut, with a count
+
+
+def test_missing_and_unexpected_keys_are_named(saved):
+    state = load_file(saved / "generator.safetensors")
+    state.pop("to_image.0.bias")
+    state["extra.weight"] = torch.zeros(1)
+    save_file(state, saved / "generator.safetensors")
+    with pytest.raises(zoo.WeightsError, match=r"missing keys: to_image\.0\.bias.*unexpected keys: extra\.weight"):
+        zoo.load(str(saved))
+
+
+def test_pickle_files_are_refused_without_being_opened(saved, tmp_path, monkeypatch):
+    # If anything tried to unpickle, this would fail the test instead of running code.
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("a pickle was loaded"))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load was called"))
+    state = zoo.create("dcgan-lesions", g_features=32).generator.state_dict()
+
+    (saved / "generator.safetensors").unlink()
+    with open(saved / "generator.pt", "wb") as f:
+        pickle.dump({"weights": 1}, f)
+    with pytest.raises(zoo.WeightsError, match=r"refusing to load .*generator\.pt.*arbitrary code"):
+        zoo.load(str(saved))
+    with pytest.raises(zoo.WeightsError, match="refusing to load"):
+        zoo.load(str(saved / "generator.pt"))
+
+    # A pickle wearing a .safetensors name is recognised as such.
+    disguised = tmp_path / "disguised"
+    zoo.create("dcgan-lesions", g_features=32).save_pretrained(disguised)
+    torch.save(state, disguised / "generator.safetensors")
+    with pytest.raises(zoo.WeightsError, match="is a PyTorch pickle"):
+        zoo.load(str(disguised))
+
+
+def test_truncated_safetensors_is_a_clear_error(saved):
+    data = (saved / "generator.safetensors").read_bytes()
+    (saved / "generator.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(zoo.WeightsError, match="not a readable safetensors file.*truncated or corrupt"):
+        zoo.load(str(saved))
+    (saved / "generator.safetensors").write_bytes(b"\x00" * 7)
+    with pytest.raises(zoo.WeightsError, match="truncated or corrupt"):
+        zoo.load(str(saved))
+
+
+def test_missing_generator_is_named(saved):
+    (saved / "generator.safetensors").unlink()
+    with pytest.raises(zoo.WeightsError, match="has no generator.safetensors"):
+        zoo.load(str(saved))
+
+
+def test_folder_config_problems(saved, tmp_path):
+    (saved / "config.json").write_text("{not json")
+    with pytest.raises(zoo.ConfigError, match="not valid JSON"):
+        zoo.load(str(saved))
+    (saved / "config.json").write_text(json.dumps({"image_size": [64, 64]}))
+    with pytest.raises(zoo.ConfigError, match="names no 'family'"):
+        zoo.load(str(saved))
+    (saved / "config.json").write_text(json.dumps({"family": "stylegan9"}))
+    with pytest.raises(zoo.UnknownModelError, match="'stylegan9' model but no installed plugin provides"):
+        zoo.load(str(saved))
+    (saved / "config.json").unlink()
+    with pytest.raises(zoo.ConfigError, match="has no config.json"):
+        zoo.load(str(saved))
+    with pytest.raises(zoo.ConfigError, match="no such folder"):
+        zoo.load(str(tmp_path / "nowhere" / "model"))
+    with pytest.raises(zoo.ConfigError, match="is a file"):
+        zoo.load(str(saved / "README.md"))
+
+
+def test_weights_load_strictly_with_identical_values(saved):
+    pipe = zoo.load(str(saved))
+    state = load_file(saved / "generator.safetensors")
+    for key, value in pipe.model.generator.state_dict().items():
+        assert torch.equal(value, state[key]), key
