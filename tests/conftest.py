@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 import zoo  # noqa: E402
 import toy_plugin  # noqa: E402
 
-pytest_plugins = ["hub_server"] if (Path(__file__).parent / "hub_server.py").exists() else []  # TEMP
+pytest_plugins = ["hub_server"]
 
 
 @pytest.fixture

@@ -88,6 +88,7 @@ def _cmd_push(args) -> int:
     from huggingface_hub import HfApi
 
     from .hub import load_model
+    from .model import STALE_WEIGHTS
 
     model = load_model(args.model)  # validates config and weights before anything is uploaded
     if Path(args.model).is_dir():  # upload the folder as it is, keeping its own model card
@@ -96,7 +97,8 @@ def _cmd_push(args) -> int:
         if args.revision not in (None, "main"):
             api.create_branch(repo_id, branch=args.revision, exist_ok=True)
         commit = api.upload_folder(repo_id=repo_id, folder_path=args.model, revision=args.revision,
-                                   commit_message=args.message or f"Upload {model.model_id} with medgan-zoo")
+                                   commit_message=args.message or f"Upload {model.model_id} with medgan-zoo",
+                                   delete_patterns=STALE_WEIGHTS)
     else:
         commit = model.push_to_hub(args.repo, revision=args.revision, private=args.private, commit_message=args.message)
     print(f"pushed {args.model} to {args.repo}: {commit}")

@@ -30,6 +30,11 @@ PIPELINE_TAGS = {
 }
 
 
+STALE_WEIGHTS = ["*.safetensors"]
+"""Remote weight files not in the new upload are deleted in the same commit, so a repo never mixes
+networks from two different pushes (e.g. an old discriminator beside a new generator)."""
+
+
 class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan", "medical", "medgan-zoo"]):
     """Subclass per family; set :attr:`family` and :attr:`task`, build networks as attributes.
 
@@ -127,6 +132,7 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
                 folder_path=tmp,
                 revision=revision,
                 commit_message=commit_message or f"Upload {self.model_id or self.family} with medgan-zoo",
+                delete_patterns=STALE_WEIGHTS,
             )
         return str(commit)
 
@@ -183,16 +189,16 @@ def _weight_file(source: str, network: str, required: bool, **download) -> Path 
         return None
     try:
         return Path(hf_hub_download(source, filename, **download))
+    except LocalEntryNotFoundError:  # before EntryNotFoundError, which it subclasses
+        if required:
+            raise WeightsError(
+                f"{filename} of {source} is not in the Hugging Face cache and the Hub cannot be reached "
+                "(HF_HUB_OFFLINE is set or there is no network). Load it once online, or pass a local folder."
+            ) from None
     except EntryNotFoundError:
         if required:
             raise WeightsError(
                 f"Hub repo {source} (revision {download.get('revision') or 'main'}) has no {filename}. "
                 "medgan-zoo reads safetensors only and never unpickles .bin/.pt/.ckpt files."
-            ) from None
-    except LocalEntryNotFoundError:
-        if required:
-            raise WeightsError(
-                f"{filename} of {source} is not in the Hugging Face cache and the Hub cannot be reached "
-                "(HF_HUB_OFFLINE is set or there is no network). Load it once online, or pass a local folder."
             ) from None
     return None

@@ -1,0 +1,72 @@
+"""The `zoo` command line, run in-process through zoo.cli.main and once as a real console script."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from zoo.cli import EXAMPLES, main
+
+
+def test_list_and_filters(capsys):
+    assert main(["list"]) == 0
+    assert "dcgan-lesions" in capsys.readouterr().out
+    assert main(["list", "*lesion*", "--task", "unconditional", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == ["dcgan-lesions"]
+    assert main(["list", "--task", "masked-edit", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_info_json(capsys):
+    assert main(["info", "dcgan-lesions", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["family"] == "dcgan" and facts["image_size"] == [64, 64] and facts["trained"] is False
+    assert facts["config"]["latent_dim"] == 100
+
+
+def test_generate_writes_pngs(tmp_path, capsys):
+    assert main(["generate", "dcgan-lesions", "-n", "3", "-o", str(tmp_path), "--seed", "5", "--truncation", "0.7"]) == 0
+    files = sorted(tmp_path.glob("*.png"))
+    assert [f.name for f in files] == [f"dcgan-lesions-seed5-{i:04d}.png" for i in range(3)]
+    assert Image.open(files[0]).size == (64, 64)
+
+
+def test_errors_are_one_clear_line(capsys, tmp_path):
+    assert main(["generate", "dcgan-lesion", "-n", "1", "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zoo generate: error: unknown model id") and "Did you mean 'dcgan-lesions'" in err
+    assert "Traceback" not in err
+
+
+def test_card_prints_the_model_card(capsys):
+    assert main(["card", "dcgan-lesions"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("---\n") and "pipeline_tag: unconditional-image-generation" in out
+    assert "**Not for diagnosis.**" in out
+
+
+@pytest.mark.parametrize("verb", sorted(EXAMPLES))
+def test_every_verb_help_shows_an_example(verb, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([verb, "--help"])
+    assert exit_.value.code == 0
+    assert f"example:\n  {EXAMPLES[verb]}" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).with_name("zoo")  # the venv's bin/zoo, next to its python
+    done = subprocess.run([str(script), "list", "--json"], capture_output=True, text=True, check=True)
+    assert "dcgan-lesions" in json.loads(done.stdout)
+
+
+def test_import_zoo_is_light():
+    code = (
+        "import sys, zoo; zoo.list_models(); zoo.load('dcgan-lesions')(num_images=1);"
+        "heavy = [m for m in ('gradio', 'accelerate', 'diffusers', 'tensorboard') if m in sys.modules];"
+        "print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
