@@ -67,13 +67,12 @@ def read_config(source: str, revision: str | None = None, **download) -> dict:
         rev = revision or "main"
         try:
             file = Path(hf_hub_download(source, "config.json", revision=revision, **download))
-        # LocalEntryNotFoundError subclasses EntryNotFoundError in recent huggingface_hub: catch it first.
         except RepositoryNotFoundError:
             raise ZooError(f"Hub repo {source!r} not found (or it is private and you are not logged in: "
                            "`hf auth login` or set HF_TOKEN).") from None
         except RevisionNotFoundError:
             raise ZooError(f"Hub repo {source!r} has no revision {rev!r} (a branch, tag or commit sha).") from None
-        except LocalEntryNotFoundError:
+        except LocalEntryNotFoundError:  # before EntryNotFoundError, which it subclasses
             raise ZooError(f"{source!r} ({rev}) is not in the Hugging Face cache and the Hub cannot be reached "
                            "(HF_HUB_OFFLINE is set or there is no network). Load it once online first.") from None
         except EntryNotFoundError:
