@@ -122,3 +122,25 @@ def test_cli_push_respects_hf_endpoint(fake_hub, tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert torch.equal(samples(zoo.load("lab/embedded")), samples(zoo.load("dcgan-lesions")))
+
+
+def test_dcgan_whole_way_create_train_save_push_load_generate(fake_hub, tmp_path):
+    from test_dcgan_learns import synthetic_lesions
+    from zoo.training import train_steps
+
+    model = zoo.create("dcgan-lesions", image_size=(16, 24), g_features=32, d_features=32)
+    before = zoo.pipeline_for(model)(num_images=4, seed=0).tensors
+    history = train_steps(model, synthetic_lesions(64, size=24)[..., 4:20, :], steps=5, batch_size=16, progress=False)
+    assert len(history) == 5
+    trained = zoo.pipeline_for(model)
+    after = trained(num_images=4, seed=0).tensors
+    assert not torch.equal(before, after)  # the steps changed the generator
+
+    trained.save_pretrained(tmp_path / "run")
+    zoo.load(str(tmp_path / "run")).push_to_hub("lab/dcgan-run")
+    assert torch.equal(zoo.load("lab/dcgan-run")(num_images=4, seed=0).tensors, after)  # from the Hub
+    fake_hub.stop()
+    fake_hub.go_offline()
+    out = zoo.load("lab/dcgan-run")(num_images=4, seed=0)  # from the cache alone
+    assert torch.equal(out.tensors, after)
+    assert out.images[0].size == (24, 16)

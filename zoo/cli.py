@@ -59,6 +59,8 @@ def _cmd_info(args) -> int:
 
 
 def _cmd_generate(args) -> int:
+    from tqdm.auto import tqdm
+
     import zoo
 
     pipe = zoo.load(args.model, revision=args.revision, device=args.device)
@@ -71,7 +73,7 @@ def _cmd_generate(args) -> int:
     out = pipe(**kwargs)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = Path(pipe.model.model_id).name
-    for i, image in enumerate(out.images):
+    for i, image in enumerate(tqdm(out.images, desc="saving", unit="image", delay=1.0)):
         image.save(args.out / f"{stem}-seed{args.seed}-{i:04d}.png")
     print(f"wrote {len(out.images)} images to {args.out}")
     return 0

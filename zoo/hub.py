@@ -45,6 +45,9 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str,
             return str(spec.weights), None
         if spec.hub_repo:
             return spec.hub_repo, revision or spec.revision
+        if revision is not None and spec.has_embedded_weights:
+            raise WeightsError(f"{name} has no Hub repo, so revision {revision!r} cannot be resolved; "
+                               "its only weights are the ones embedded in the package (load it without revision).")
         raise WeightsError(
             f"{name} has no published weights yet (none embedded, no Hub repo). "
             f"Create an untrained model with zoo.create({name!r}) and train it."
