@@ -25,6 +25,7 @@ def main() -> None:
         raise SystemExit(f"{args.model_id} is marked trained; refusing to overwrite its weights with noise")
     torch.manual_seed(args.seed)
     model = zoo.create(args.model_id)
+    model.registry_weights = True  # these become the entry's own weights: its card facts apply
     shutil.rmtree(spec.weights, ignore_errors=True)
     model.save_pretrained(spec.weights, inference_only=True)
     print(f"wrote untrained {args.model_id} to {spec.weights}")

@@ -70,3 +70,28 @@ def test_import_zoo_is_light():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv", [["-n", "0"], ["--batch-size", "0"], ["--truncation", "-1"]])
+def test_bad_numbers_are_argument_errors(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", "dcgan-lesions", "-o", str(tmp_path), *argv])
+    assert exit_.value.code == 2 and "must be" in capsys.readouterr().err
+
+
+def test_output_path_that_is_a_file_and_labels_on_unconditional(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    assert main(["generate", "dcgan-lesions", "-n", "1", "-o", str(blocker)]) == 2
+    assert capsys.readouterr().err.startswith("zoo generate: error:")
+    assert main(["generate", "dcgan-lesions", "-n", "1", "-o", str(tmp_path / "o"), "--labels", "mel"]) == 2
+    assert "--labels needs a class-conditional model" in capsys.readouterr().err
+
+
+def test_card_of_a_folder_is_its_own_readme(tmp_path, capsys):
+    import zoo
+
+    zoo.create("dcgan-lesions", image_size=16).save_pretrained(tmp_path)
+    (tmp_path / "README.md").write_text("# our own card\n")
+    assert main(["card", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "# our own card\n\n"

@@ -144,3 +144,21 @@ def test_dcgan_whole_way_create_train_save_push_load_generate(fake_hub, tmp_path
     out = zoo.load("lab/dcgan-run")(num_images=4, seed=0)  # from the cache alone
     assert torch.equal(out.tensors, after)
     assert out.images[0].size == (24, 16)
+
+
+def test_push_folder_sends_only_model_files_and_save_pretrained_can_push(fake_hub, tmp_path):
+    folder = tmp_path / "run"
+    small_dcgan(0).save_pretrained(folder)
+    (folder / "optimizer.pt").write_bytes(b"\x80pickle")
+    (folder / "events.out.tfevents").write_text("log")
+    from zoo.cli import main
+
+    assert main(["push", str(folder), "--repo", "lab/run"]) == 0
+    files = set(HfApi().list_repo_files("lab/run"))
+    assert {"config.json", "generator.safetensors", "discriminator.safetensors", "README.md"} <= files
+    assert "optimizer.pt" not in files and "events.out.tfevents" not in files
+
+    small_dcgan(1).save_pretrained(tmp_path / "direct", push_to_hub=True, repo_id="lab/direct")
+    assert torch.equal(samples(zoo.load("lab/direct")), samples(small_dcgan(1)))
+    card = ModelCard.load("lab/direct")
+    assert 'zoo.load("lab/direct")' in card.text

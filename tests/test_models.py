@@ -103,10 +103,48 @@ def test_embedded_default_is_labelled_untrained():
     pipe = zoo.load("dcgan-lesions")
     assert pipe.model.model_id == "dcgan-lesions"
     card = (spec.weights / "README.md").read_text()
-    assert "Untrained placeholder" in card
+    assert "**Untrained.**" in card
 
 
 def test_load_to_dtype():
     pipe = zoo.load("dcgan-lesions", dtype="float64")
     assert pipe.model.dtype == torch.float64
     assert pipe(num_images=2).tensors.dtype == torch.float32
+
+
+def test_embedded_card_is_what_the_template_renders_today():
+    spec = zoo.info("dcgan-lesions")
+    fresh = zoo.load("dcgan-lesions").model.generate_model_card()
+    assert (spec.weights / "README.md").read_text() == str(fresh), "re-run scripts/embed_untrained.py"
+
+
+def test_cards_follow_the_weights_not_just_the_id(tmp_path):
+    # registry's own weights: the entry's facts
+    card = str(zoo.load("dcgan-lesions").model.generate_model_card())
+    assert zoo.info("dcgan-lesions").training_data in card and "**Untrained.**" in card
+    # freshly created: untrained, and says so
+    created = zoo.create("dcgan-lesions", image_size=(16, 16))
+    card = str(created.generate_model_card())
+    assert "**Untrained.**" in card and "None: these weights are an untrained initialisation." in card
+    # trained by the user: no untrained banner, no borrowed training data; the uploader states it
+    created.train()
+    created.eval()
+    card = str(created.generate_model_card())
+    assert "**Untrained.**" not in card and zoo.info("dcgan-lesions").training_data not in card
+    assert "Not stated by the uploader" in card
+    created.save_pretrained(tmp_path, model_card_kwargs={"training_data": "400 lesions of our clinic"})
+    reloaded = zoo.load(str(tmp_path))
+    assert reloaded.model.trained and "400 lesions of our clinic" in (tmp_path / "README.md").read_text()
+
+
+def test_saving_again_into_a_folder_replaces_old_files(tmp_path):
+    zoo.create("dcgan-lesions", g_features=32).save_pretrained(tmp_path)
+    zoo.create("dcgan-lesions", g_features=16, d_features=16).save_pretrained(tmp_path, inference_only=True)
+    assert not (tmp_path / "discriminator.safetensors").exists()
+    assert zoo.load(str(tmp_path)).model.config["g_features"] == 16
+
+
+def test_too_many_discriminator_scales_fail_at_construction():
+    with pytest.raises(ValueError, match="d_scales|num_scales=4 does not fit 16 x 16"):
+        zoo.create("dcgan-lesions", image_size=16, d_scales=4)
+    assert zoo.create("dcgan-lesions", image_size=32).config["image_size"] == 32

@@ -166,3 +166,54 @@ def test_non_image_file_and_mismatched_mask(editor, tmp_path):
         editor(np.zeros((20, 30), np.uint8), np.zeros((10, 12), np.uint8))
     with pytest.raises(ValueError, match="'remove' or 'add'"):
         editor(np.zeros((20, 30), np.uint8), np.zeros((20, 30), np.uint8), mode="erase")
+
+
+def test_label_map_mask_and_empty_mask(editor):
+    image = np.random.default_rng(4).integers(0, 256, (20, 20), dtype=np.uint8)
+    label_map = np.zeros((20, 20), dtype=np.uint8)
+    label_map[4:12, 4:12] = 1  # a 0/1 label map, not 0/255
+    out = np.asarray(editor(image, label_map).images[0])
+    assert np.array_equal(out[label_map == 0], image[label_map == 0])
+    assert not np.array_equal(out[label_map == 1], image[label_map == 1])
+    with pytest.raises(zoo.ImageInputError, match="mask is empty"):
+        editor(image, np.zeros((20, 20), dtype=np.uint8))
+
+
+def test_bfloat16_tensor_and_nan_array(translator):
+    out = translator(torch.rand(3, 10, 10, dtype=torch.bfloat16))
+    assert out.images[0].size == (10, 10)
+    bad = np.full((8, 8), np.nan)
+    with pytest.raises(zoo.ImageInputError, match="NaN"):
+        translator(bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_images": 0}, "num_images must be a whole number >= 1"),
+        ({"num_images": 2.0}, "num_images must be a whole number >= 1"),
+        ({"batch_size": 0}, "batch_size must be a whole number >= 1"),
+    ],
+)
+def test_generation_arguments_are_checked(dcgan, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        dcgan(**kwargs)
+
+
+def test_interpolation_steps_and_empty_labels_are_checked(dcgan, toys):
+    from zoo.pipelines import pipeline_for
+
+    with pytest.raises(ValueError, match="steps must be"):
+        dcgan.interpolate(steps=0)
+    with pytest.raises(ValueError, match="labels is empty"):
+        pipeline_for(zoo.create("toy-conditional"))(num_images=2, labels=[])
+    assert len(pipeline_for(zoo.create("toy-conditional"))(num_images=2, labels=np.int64(1))) == 2
+
+
+def test_truncation_sweep_keeps_each_sample(dcgan):
+    from zoo.latents import sample_normal, seeded_generator
+
+    full = sample_normal((64, 100), seeded_generator(9))
+    cut = sample_normal((64, 100), seeded_generator(9), truncation=1.0)
+    assert torch.equal(torch.sign(full), torch.sign(cut)) and (cut.abs() <= full.abs() + 1e-6).all()
+    assert cut.abs().max() <= 1.0

@@ -133,3 +133,57 @@ def test_spec_rejects_defaults_the_family_does_not_take():
 
     with pytest.raises(TypeError, match="imagesize"):
         zoo.ModelSpec(id="x", model_class=DCGAN, modality="x", defaults={"imagesize": 3})
+
+
+def test_entry_point_name_clash_is_warned_not_silent(tmp_path, monkeypatch):
+    make_distribution(tmp_path, "zoo_clash", {"zoo_clash": GOOD.format(id="clash-model", modality="x")},
+                      {"dcgan": "zoo_clash"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(zoo.PluginWarning, match="name is taken"):
+        registry = Registry.from_entry_points()
+    assert "dcgan-lesions" in registry or "clash-model" in registry  # exactly one of them won, loudly
+    assert ("dcgan-lesions" in registry) != ("clash-model" in registry)
+
+
+def test_a_plugin_registering_an_id_twice_is_named(tmp_path, monkeypatch):
+    source = """
+        from zoo import ModelSpec, hookimpl
+        from medgan_zoo_plugins.dcgan.model import DCGAN
+
+        @hookimpl
+        def zoo_register_models(registry):
+            for model_id in ("first-ok", "dup-in-plugin", "dup-in-plugin"):
+                registry.register(ModelSpec(id=model_id, model_class=DCGAN, modality="x"))
+    """
+    make_distribution(tmp_path, "zoo_twice", {"zoo_twice": source}, {"twice": "zoo_twice"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(zoo.DuplicateModelError, match="plugin 'twice' registers model id 'dup-in-plugin' twice"):
+        Registry.from_entry_points()
+
+
+def test_family_without_image_size_is_skipped_not_fatal(tmp_path, monkeypatch):
+    source = """
+        from torch import nn
+        from zoo import GANModel, ModelSpec, hookimpl
+
+        class Sizeless(GANModel):
+            family = "sizeless"
+            task = "unconditional"
+
+            def __init__(self, width: int = 4):
+                super().__init__()
+                self.generator = nn.Linear(width, width)
+
+        @hookimpl
+        def zoo_register_models(registry):
+            registry.register(ModelSpec(id="sizeless-model", model_class=Sizeless, modality="x"))
+    """
+    make_distribution(tmp_path, "zoo_sizeless", {"zoo_sizeless": source}, {"sizeless": "zoo_sizeless"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(zoo.PluginWarning, match=r"sizeless.*needs arguments with defaults \['channels', 'image_size'\]"):
+        registry = Registry.from_entry_points()
+    assert "sizeless-model" not in registry and "dcgan-lesions" in registry
+
+
+def test_none_filters_are_ignored():
+    assert zoo.list_models(task=None, family="dcgan") == ["dcgan-lesions"]

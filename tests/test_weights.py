@@ -100,3 +100,40 @@ def test_weights_load_strictly_with_identical_values(saved):
     state = load_file(saved / "generator.safetensors")
     for key, value in pipe.model.generator.state_dict().items():
         assert torch.equal(value, state[key]), key
+
+
+def test_config_with_wrong_types_is_a_config_error(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["image_size"] = "big"
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(zoo.ConfigError, match="does not build a DCGAN"):
+        zoo.load(str(saved))
+
+
+def test_tied_weights_round_trip(tmp_path):
+    from torch import nn
+
+    class Tied(zoo.GANModel):
+        family = "tied-test"
+        task = "unconditional"
+
+        def __init__(self, image_size=(4, 4), channels: int = 1):
+            super().__init__()
+            self.generator = nn.Sequential(nn.Linear(16, 16), nn.Linear(16, 16))
+            self.generator[1].weight = self.generator[0].weight  # shared
+
+    model = Tied()
+    model.save_pretrained(tmp_path)
+    fresh = Tied()
+    from zoo.weights import load_network
+
+    load_network(fresh.generator, tmp_path / "generator.safetensors")
+    assert fresh.generator[1].weight is fresh.generator[0].weight
+    assert torch.equal(fresh.generator[0].weight, model.generator[0].weight)
+
+
+def test_empty_name_and_bad_dtype():
+    with pytest.raises(zoo.ConfigError, match="no model given"):
+        zoo.load("")
+    with pytest.raises(ValueError, match="unknown dtype 'float17'"):
+        zoo.load("dcgan-lesions", dtype="float17")

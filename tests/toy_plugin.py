@@ -49,7 +49,6 @@ class ToyConditional(GANModel):
 
     def __init__(self, image_size=(8, 8), channels: int = 3, latent_dim: int = 4, class_names=("df", "mel", "vasc")):
         super().__init__()
-        self.image_size = tuple(image_size)
         self.generator = nn.ModuleDict({
             "embed": nn.Embedding(len(class_names), latent_dim),
             "net": nn.Linear(latent_dim, channels * image_size[0] * image_size[1]),
@@ -60,7 +59,7 @@ class ToyConditional(GANModel):
 
     def generate(self, z, labels):
         out = torch.tanh(self.generator["net"](z * self.generator["embed"](labels)))
-        return out.view(len(z), self.config["channels"], *self.image_size)
+        return out.view(len(z), self.channels, *self.image_size)
 
 
 @hookimpl

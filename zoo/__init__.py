@@ -66,16 +66,22 @@ def load(
     revision: str | None = None,
     device: Any = None,
     dtype: Any = None,
-    **download: Any,
+    *,
+    token: str | bool | None = None,
+    cache_dir: str | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
 ) -> Pipeline:
     """A ready pipeline for a registered id, a Hub repo id (``owner/name``) or a local folder.
 
     Resolution order: a local folder; the weights embedded in the package; the Hugging Face cache;
     the Hub (``HF_ENDPOINT`` respected, ``revision`` pins a branch, tag or commit). Weights are
     read from safetensors only and strictly: a mismatch with config.json names the keys.
-    Extra keyword arguments (``token``, ``cache_dir``, ``force_download``, ``local_files_only``)
-    go to huggingface_hub.
+    ``token``, ``cache_dir``, ``force_download`` and ``local_files_only`` go to huggingface_hub.
     """
     from .hub import load_model
 
-    return pipeline_for(load_model(model, revision=revision, device=device, dtype=dtype, **download))
+    return pipeline_for(load_model(
+        model, revision=revision, device=device, dtype=dtype, token=token, cache_dir=cache_dir,
+        force_download=force_download, local_files_only=local_files_only,
+    ))

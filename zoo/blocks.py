@@ -78,9 +78,10 @@ class MultiScaleDiscriminator(nn.Module):
 
     def __init__(self, make: Callable[[tuple[int, int]], nn.Module], image_size: tuple[int, int], num_scales: int = 1):
         super().__init__()
-        if num_scales < 1:
-            raise ValueError(f"num_scales must be >= 1, got {num_scales}")
         h, w = image_size
+        if num_scales < 1 or min(h, w) >> (num_scales - 1) < 8:
+            raise ValueError(f"num_scales={num_scales} does not fit {h} x {w} images: the smallest scale must "
+                             "stay at least 8 pixels on its shorter side")
         self.scales = nn.ModuleList(make((h >> i, w >> i)) for i in range(num_scales))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

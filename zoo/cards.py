@@ -17,23 +17,31 @@ USAGE = {
     "masked-edit": ("out = pipe(\"skin.png\", \"mask.png\", mode=\"remove\")", "zoo translate {id} skin.png --mask mask.png -o out/"),
 }
 
-UNKNOWN = "Not stated by the uploader."
+NOT_STATED = "Not stated by the uploader. Pass model_card_kwargs={{{key!r}: ...}} to save_pretrained or push_to_hub."
 
 
 def _card_facts(model) -> dict[str, Any]:
-    """What the card says, from the registry entry when the model id is registered."""
+    """What the card says. The registry entry's data, intended use and metrics describe only its
+    own weights; after any training the uploader states them (``model_card_kwargs``)."""
     from .registry import get_registry
 
     registry = get_registry()
     spec = registry.info(model.model_id) if model.model_id in registry else None
-    if spec is not None and spec.family == model.family:
+    if spec is not None and spec.family != model.family:
+        spec = None
+    if spec is not None and model.registry_weights:
         return dict(
             description=spec.description, training_data=spec.training_data, datasets=list(spec.datasets),
             license=spec.license, intended_use=spec.intended_use, limitations=spec.limitations,
             trained=spec.trained, metrics=list(spec.metrics), modality=spec.modality,
         )
-    return dict(description="", training_data=UNKNOWN, datasets=[], license="other", intended_use=UNKNOWN,
-                limitations=UNKNOWN, trained=True, metrics=[], modality=UNKNOWN)
+    facts = {key: NOT_STATED.format(key=key) for key in ("training_data", "intended_use", "limitations")}
+    if not model.trained:
+        facts["training_data"] = "None: these weights are an untrained initialisation."
+    return dict(
+        facts, description=spec.description if spec else "", modality=spec.modality if spec else "not stated",
+        datasets=[], license="other", trained=model.trained, metrics=[],
+    )
 
 
 def render_model_card(model, **overrides: Any) -> ModelCard:
@@ -65,8 +73,8 @@ def render_model_card(model, **overrides: Any) -> ModelCard:
         load_name=facts.pop("load_name", model.model_id),
         family=model.family,
         task=model.task,
-        image_size=list(config["image_size"]),
-        channels=config["channels"],
+        image_size=list(model.image_size),
+        channels=model.channels,
         class_names=class_names,
         version=__version__,
         usage=usage.format(label=class_names[0] if class_names else ""),

@@ -63,15 +63,14 @@ def _cmd_generate(args) -> int:
 
     import zoo
 
+    args.out.mkdir(parents=True, exist_ok=True)  # fail on a bad output path before any work
     pipe = zoo.load(args.model, revision=args.revision, device=args.device)
-    kwargs = dict(num_images=args.num_images, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size,
-                  progress=True)
+    kwargs = dict(num_images=args.num_images, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)
     if args.labels:
         if pipe.task != "class-conditional":
-            raise SystemExit(f"--labels needs a class-conditional model; {args.model} is {pipe.task}")
+            raise ValueError(f"--labels needs a class-conditional model; {args.model} is {pipe.task}")
         kwargs["labels"] = args.labels
     out = pipe(**kwargs)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = Path(pipe.model.model_id).name
     for i, image in enumerate(tqdm(out.images, desc="saving", unit="image", delay=1.0)):
         image.save(args.out / f"{stem}-seed{args.seed}-{i:04d}.png")
@@ -80,31 +79,45 @@ def _cmd_generate(args) -> int:
 
 
 def _cmd_card(args) -> int:
-    from .hub import load_model
+    from huggingface_hub import ModelCard
 
-    print(load_model(args.model, revision=args.revision).generate_model_card())
+    from .hub import load_model, resolve
+
+    source, revision, registry_weights = resolve(args.model, args.revision)
+    if registry_weights:  # the registry entry's card, rendered fresh
+        print(load_model(args.model, revision=args.revision).generate_model_card())
+    elif Path(source).is_dir():  # a folder's own card, as written
+        print((Path(source) / "README.md").read_text(encoding="utf-8"))
+    else:
+        print(ModelCard.load(source, revision=revision))
     return 0
 
 
 def _cmd_push(args) -> int:
-    from huggingface_hub import HfApi
-
-    from .hub import load_model
-    from .model import STALE_WEIGHTS
+    from .hub import load_model, upload_model_folder
 
     model = load_model(args.model)  # validates config and weights before anything is uploaded
     if Path(args.model).is_dir():  # upload the folder as it is, keeping its own model card
-        api = HfApi()
-        repo_id = api.create_repo(args.repo, private=args.private, exist_ok=True).repo_id
-        if args.revision not in (None, "main"):
-            api.create_branch(repo_id, branch=args.revision, exist_ok=True)
-        commit = api.upload_folder(repo_id=repo_id, folder_path=args.model, revision=args.revision,
-                                   commit_message=args.message or f"Upload {model.model_id} with medgan-zoo",
-                                   delete_patterns=STALE_WEIGHTS)
+        commit = upload_model_folder(args.model, args.repo, revision=args.revision, private=args.private,
+                                     commit_message=args.message or f"Upload {model.model_id} with medgan-zoo")
     else:
         commit = model.push_to_hub(args.repo, revision=args.revision, private=args.private, commit_message=args.message)
     print(f"pushed {args.model} to {args.repo}: {commit}")
     return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,12 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("generate", "Sample images from a generative model and write PNGs.")
     p.add_argument("model", help="model id, Hub repo id (owner/name) or local folder")
-    p.add_argument("-n", "--num-images", type=int, default=16)
+    p.add_argument("-n", "--num-images", type=_positive_int, default=16)
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--truncation", type=float, default=None, help="re-draw latent components with |z| above this")
+    p.add_argument("--truncation", type=_positive_float, default=None,
+                   help="re-draw latent components with |z| above this")
     p.add_argument("--labels", nargs="+", help="class names (class-conditional models)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=_positive_int, default=64)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ...")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit")
     p.set_defaults(func=_cmd_generate)
@@ -172,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except ZooError as exc:  # expected failures: one clear line, no traceback
+    # Expected failures (bad ids, files, arguments, an output path that is a file): one line, no traceback.
+    except (ZooError, ValueError, OSError) as exc:
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

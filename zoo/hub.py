@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import torch
-from huggingface_hub import hf_hub_download
+from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
     LocalEntryNotFoundError,
@@ -28,23 +28,25 @@ from .weights import PICKLE_SUFFIXES, refuse_pickle
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str, str | None]:
-    """(a local folder or a Hub repo id, the revision to use)."""
+def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str, str | None, bool]:
+    """(a local folder or a Hub repo id, the revision to use, whether they are a registry entry's own)."""
     name = str(name_or_path)
+    if not name.strip():
+        raise ConfigError("no model given: pass a model id (zoo list), a Hub repo id 'owner/name' or a folder.")
     path = Path(name).expanduser()
     if path.is_file():
         if path.suffix in PICKLE_SUFFIXES:
             raise refuse_pickle(path)
         raise ConfigError(f"{path} is a file; pass the folder that holds config.json and the *.safetensors weights.")
     if path.is_dir():
-        return str(path), None
+        return str(path), None, False
     registry = get_registry()
     if name in registry:
         spec = registry.info(name)
         if spec.has_embedded_weights and revision is None:
-            return str(spec.weights), None
+            return str(spec.weights), None, True
         if spec.hub_repo:
-            return spec.hub_repo, revision or spec.revision
+            return spec.hub_repo, revision or spec.revision, True
         if revision is not None and spec.has_embedded_weights:
             raise WeightsError(f"{name} has no Hub repo, so revision {revision!r} cannot be resolved; "
                                "its only weights are the ones embedded in the package (load it without revision).")
@@ -53,7 +55,7 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str,
             f"Create an untrained model with zoo.create({name!r}) and train it."
         )
     if _REPO_ID.match(name) and not name.startswith((".", "/", "~")):
-        return name, revision
+        return name, revision, False
     if any(sep in name for sep in ("/", "\\")) or name.startswith((".", "~")):
         raise ConfigError(f"no such folder: {path}")
     raise UnknownModelError(registry.unknown_message(name))
@@ -94,13 +96,45 @@ def load_model(
     revision: str | None = None,
     device: str | torch.device | None = None,
     dtype: torch.dtype | str | None = None,
-    **download,
+    *,
+    token: str | bool | None = None,
+    cache_dir: str | Path | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
 ):
     """The model behind a registered id, a Hub repo id or a local folder, ready for inference."""
-    source, revision = resolve(name_or_path, revision)
+    if isinstance(dtype, str):
+        name, dtype = dtype, getattr(torch, dtype.removeprefix("torch."), None)
+        if not isinstance(dtype, torch.dtype):
+            raise ValueError(f"unknown dtype {name!r}; use e.g. 'float32', 'float16' or 'bfloat16'")
+    download = dict(token=token, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only)
+    source, revision, registry_weights = resolve(name_or_path, revision)
     config = read_config(source, revision, **download)
     model_class = get_registry().family_class(config["family"], source)
     model = model_class.from_pretrained(source, revision=revision, **download)
-    if isinstance(dtype, str):
-        dtype = getattr(torch, dtype)
+    model.registry_weights = registry_weights  # then the registry entry's card facts describe them
     return model.to(device=device, dtype=dtype).eval()
+
+
+MODEL_FILES = ["config.json", "*.safetensors", "README.md"]
+"""What a model upload sends: nothing else from the folder (optimizer states, pickles, logs stay)."""
+
+STALE_WEIGHTS = ["*.safetensors"]
+"""Remote weight files not in the new upload are deleted in the same commit, so a repo never mixes
+networks from two pushes (an old discriminator beside a new generator)."""
+
+
+def upload_model_folder(
+    folder: str | Path, repo_id: str, *, revision: str | None = None, private: bool | None = None,
+    token: str | None = None, commit_message: str = "Upload with medgan-zoo",
+) -> str:
+    """Create (or reuse) ``repo_id`` and its branch ``revision``; upload a model folder as one commit."""
+    api = HfApi(token=token)
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    if revision not in (None, "main"):
+        api.create_branch(repo_id, branch=revision, exist_ok=True)
+    commit = api.upload_folder(
+        repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
+        allow_patterns=MODEL_FILES, delete_patterns=STALE_WEIGHTS,
+    )
+    return str(commit)

@@ -40,7 +40,7 @@ def _from_pil(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None, bool]:
     """(H x W x C float array in [0, 1], alpha or None, was 16-bit)."""
     mode = img.mode
     if mode.startswith("I;16") or mode == "I":  # 16-bit PNG / TIFF (Pillow opens some as "I")
-        return np.asarray(img, dtype=np.float64)[..., None] / 65535.0, None, True
+        return np.clip(np.asarray(img, dtype=np.float64)[..., None] / 65535.0, 0, 1), None, True
     if mode == "F":
         return np.clip(np.asarray(img, dtype=np.float64), 0, 1)[..., None], None, False
     if mode == "P":
@@ -75,9 +75,11 @@ def _from_array(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray | No
     elif arr.dtype == bool:
         arr = arr.astype(np.float64)
     elif np.issubdtype(arr.dtype, np.floating):
-        if arr.size and (np.nanmin(arr) < -1e-3 or np.nanmax(arr) > 1 + 1e-3):
+        if not np.isfinite(arr).all():
+            raise ImageInputError(f"{what}: the array holds NaN or infinite values; pass finite values in [0, 1].")
+        if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
             raise ImageInputError(
-                f"{what}: float arrays must hold values in [0, 1], got [{np.nanmin(arr):.3g}, {np.nanmax(arr):.3g}]; "
+                f"{what}: float arrays must hold values in [0, 1], got [{arr.min():.3g}, {arr.max():.3g}]; "
                 "rescale it, or pass uint8 (0-255) or uint16 (0-65535) data."
             )
     else:
@@ -115,6 +117,8 @@ def read_image(image: ImageLike, what: str = "image") -> InputImage:
                 f"{what}: a tensor of shape {tuple(image.shape)} is not one image; pass C x H x W or 1 x C x H x W "
                 "with C = 1, 3 or 4 (for a batch, pass a list of images)."
             )
+        if t.is_floating_point():
+            t = t.double()  # numpy has no bfloat16 / float8
         arr, alpha, sixteen = _from_array(t.permute(1, 2, 0).numpy(), what)
     else:
         raise ImageInputError(
@@ -128,7 +132,11 @@ def read_image(image: ImageLike, what: str = "image") -> InputImage:
 
 
 def read_mask(mask: ImageLike, size: tuple[int, int], what: str = "mask") -> torch.Tensor:
-    """A 1 x 1 x H x W float mask in {0, 1}; it must have the image's size (H, W)."""
+    """A 1 x 1 x H x W float mask in {0, 1}; it must have the image's size (H, W).
+
+    Painted masks (0/255, soft edges, JPEG noise) and label maps (0/1) both work: a pixel is in
+    the mask when it is brighter than half the mask's brightest pixel.
+    """
     m = read_image(mask, what)
     if m.size != tuple(size):
         raise ImageInputError(
@@ -138,7 +146,10 @@ def read_mask(mask: ImageLike, size: tuple[int, int], what: str = "mask") -> tor
     gray = m.pixels.mean(1, keepdim=True)
     if m.alpha is not None:
         gray = gray * m.alpha
-    return (gray > 0.5).float()
+    if gray.max() <= 0:
+        raise ImageInputError(f"{what}: the mask is empty (all black), so there is nothing to edit; paint the "
+                              "region to change in white.")
+    return (gray > 0.5 * gray.max()).float()
 
 
 def match_channels(pixels: torch.Tensor, channels: int) -> torch.Tensor:

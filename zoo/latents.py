@@ -20,17 +20,21 @@ def seeded_generator(seed: int | None) -> torch.Generator:
 def sample_normal(shape: tuple[int, ...], generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
     """Standard normal latents; with ``truncation=t``, components with |z| > t are re-drawn.
 
-    Re-drawing until |z| <= t gives the normal distribution truncated to [-t, t]; it is sampled
-    here in one pass through the inverse CDF, so even tiny thresholds cost nothing.
+    Re-drawing until |z| <= t gives the normal distribution truncated to [-t, t]. Both cases are
+    sampled through the inverse CDF of one uniform draw, so even tiny thresholds cost nothing and
+    one seed gives the same images' latents at every threshold (a truncation sweep compares like
+    with like: each z only shrinks toward 0 as t falls).
     """
-    if truncation is None:
-        return torch.randn(shape, generator=generator)
-    if truncation <= 0:
+    if truncation is not None and truncation <= 0:
         raise ValueError(f"truncation must be > 0 (a threshold on |z|), got {truncation}")
-    lo = 0.5 * (1 + math.erf(-truncation / math.sqrt(2)))  # Phi(-t)
-    u = lo + (1 - 2 * lo) * torch.rand(shape, generator=generator, dtype=torch.float64)
+    u = torch.rand(shape, generator=generator, dtype=torch.float64).clamp_(1e-12, 1 - 1e-12)
+    if truncation is not None:
+        lo = 0.5 * (1 + math.erf(-truncation / math.sqrt(2)))  # Phi(-t)
+        u = lo + (1 - 2 * lo) * u
     z = math.sqrt(2) * torch.erfinv(2 * u - 1)
-    return z.clamp_(-truncation, truncation).float()
+    if truncation is not None:
+        z = z.clamp_(-truncation, truncation)
+    return z.float()
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

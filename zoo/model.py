@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from huggingface_hub import HfApi, ModelHubMixin, hf_hub_download
+from huggingface_hub import ModelHubMixin, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from torch import nn
 
-from .errors import WeightsError
+from .errors import ConfigError, WeightsError
 from .weights import PICKLE_SUFFIXES, load_network, refuse_pickle, save_network
 
 PIPELINE_TAGS = {
@@ -28,11 +28,6 @@ PIPELINE_TAGS = {
     "paired-translation": "image-to-image",
     "masked-edit": "image-to-image",
 }
-
-
-STALE_WEIGHTS = ["*.safetensors"]
-"""Remote weight files not in the new upload are deleted in the same commit, so a repo never mixes
-networks from two different pushes (e.g. an old discriminator beside a new generator)."""
 
 
 class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan", "medical", "medgan-zoo"]):
@@ -46,7 +41,12 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
     inference_networks: ClassVar[tuple[str, ...]] = ("generator",)
     """Networks a pipeline needs; the others (discriminators) are optional in a saved model."""
 
-    model_id: str = ""
+    def __init__(self) -> None:
+        super().__init__()
+        self.model_id = ""
+        self.trained = False  # any training has touched these weights (recorded in config.json)
+        self.registry_weights = False  # the weights are the registry entry's own, so its card facts apply
+        self.absent_networks: frozenset[str] = frozenset()  # no file when loaded: fresh init, never saved back
 
     # -- config ------------------------------------------------------------------------------
     @property
@@ -63,6 +63,7 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
             "model_id": self.model_id or self.family,
             "family": self.family,
             "task": self.task,
+            "trained": self.trained,
             "medgan_zoo_version": __version__,
         }
 
@@ -71,14 +72,26 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         return dict(self.named_children())
 
     def train(self, mode: bool = True) -> "GANModel":
-        if mode:  # once training starts, networks absent from the loaded files hold real weights
-            self._absent_networks = frozenset()
+        # Switching to training mode is taken as "these weights are being trained": from here on they
+        # are the user's, every network holds real weights, and the registry's card facts no longer apply.
+        if mode:
+            self.trained, self.registry_weights, self.absent_networks = True, False, frozenset()
         return super().train(mode)
 
     def saved_networks(self, inference_only: bool = False) -> list[str]:
         """The networks ``save_pretrained`` writes: never one that was absent when loaded and never trained."""
         names = self.inference_networks if inference_only else tuple(self.networks())
-        return [n for n in names if n not in getattr(self, "_absent_networks", ())]
+        return [n for n in names if n not in self.absent_networks]
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """(H, W); the config may hold one int for square images."""
+        size = self.config["image_size"]
+        return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+    @property
+    def channels(self) -> int:
+        return int(self.config["channels"])
 
     @property
     def device(self) -> torch.device:
@@ -89,22 +102,35 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         return next(self.parameters()).dtype
 
     # -- saving ------------------------------------------------------------------------------
-    def save_pretrained(self, save_directory, *, config=None, inference_only: bool = False, **kwargs):
+    def save_pretrained(
+        self, save_directory, *, config=None, inference_only: bool = False, push_to_hub: bool = False,
+        repo_id: str | None = None, model_card_kwargs: dict[str, Any] | None = None, **push_kwargs,
+    ):
         """Write config.json, one safetensors file per network and README.md (the model card).
 
-        ``inference_only=True`` leaves the discriminators out (smaller; enough for pipelines).
+        ``inference_only=True`` leaves the discriminators out (smaller; enough for pipelines). Weight
+        files and the card from an earlier save in the same folder are replaced, never mixed in.
+        ``model_card_kwargs`` override card facts, e.g. ``{"training_data": "..."}``.
+        ``push_to_hub=True`` then uploads to ``repo_id`` (default: the folder's name).
         """
+        folder = Path(save_directory)
+        if folder.is_dir():
+            for stale in [*folder.glob("*.safetensors"), folder / "README.md"]:
+                stale.unlink(missing_ok=True)
+        # ModelHubMixin.save_pretrained calls back _save_pretrained(folder) with no room for options.
         self._networks_to_save = self.saved_networks(inference_only)
         try:
-            return super().save_pretrained(save_directory, config=config or self.hub_config(), **kwargs)
+            super().save_pretrained(folder, config=config or self.hub_config(), model_card_kwargs=model_card_kwargs)
         finally:
             del self._networks_to_save
+        if push_to_hub:
+            return self.push_to_hub(repo_id or folder.name, inference_only=inference_only,
+                                    model_card_kwargs=model_card_kwargs, **push_kwargs)
+        return None
 
-    def _save_pretrained(self, save_directory: Path) -> None:
-        names = getattr(self, "_networks_to_save", None) or self.saved_networks()
-        for name, net in self.networks().items():
-            if name in names:
-                save_network(net, Path(save_directory) / f"{name}.safetensors")
+    def _save_pretrained(self, save_directory: Path) -> None:  # called back by ModelHubMixin.save_pretrained
+        for name in self._networks_to_save:
+            save_network(self.networks()[name], Path(save_directory) / f"{name}.safetensors")
 
     def push_to_hub(
         self,
@@ -116,25 +142,23 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         commit_message: str | None = None,
         inference_only: bool = False,
         model_card_kwargs: dict[str, Any] | None = None,
+        branch: str | None = None,
+        config: dict | None = None,
     ) -> str:
         """Create (or reuse) ``repo_id`` and upload this model in one commit; returns the commit URL.
 
-        ``revision`` names a branch, created from ``main`` when it does not exist yet.
+        ``revision`` (or ``branch``, ModelHubMixin's name) is a branch, created from ``main`` if new.
+        ``config`` is accepted for ModelHubMixin compatibility and ignored: it is always this model's.
         """
-        api = HfApi(token=token)
-        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-        if revision not in (None, "main"):
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        from .hub import upload_model_folder
+
+        card = {"load_name": repo_id, **(model_card_kwargs or {})}
         with tempfile.TemporaryDirectory() as tmp:
-            self.save_pretrained(tmp, inference_only=inference_only, model_card_kwargs=model_card_kwargs or {})
-            commit = api.upload_folder(
-                repo_id=repo_id,
-                folder_path=tmp,
-                revision=revision,
+            self.save_pretrained(tmp, inference_only=inference_only, model_card_kwargs=card)
+            return upload_model_folder(
+                tmp, repo_id, revision=revision or branch, private=private, token=token,
                 commit_message=commit_message or f"Upload {self.model_id or self.family} with medgan-zoo",
-                delete_patterns=STALE_WEIGHTS,
             )
-        return str(commit)
 
     def generate_model_card(self, *args, **kwargs):
         from .cards import render_model_card
@@ -155,8 +179,13 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         config: dict | None = None,
         **model_kwargs,
     ) -> "GANModel":
-        model = cls(**model_kwargs)
+        try:
+            model = cls(**model_kwargs)
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            raise ConfigError(f"config.json of {model_id} does not build a {cls.__name__}: {type(exc).__name__}: "
+                              f"{exc}. Fix the named value, or re-save the model with save_pretrained.") from None
         model.model_id = (config or {}).get("model_id") or cls.family
+        model.trained = bool((config or {}).get("trained", True))
         download = dict(
             revision=revision, cache_dir=cache_dir, force_download=force_download,
             local_files_only=local_files_only, token=token,
@@ -169,7 +198,7 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
             else:
                 load_network(net, path, what=f"{name}.safetensors of {model_id}")
         model.eval()
-        model._absent_networks = frozenset(absent)
+        model.absent_networks = frozenset(absent)
         return model
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
@@ -49,11 +50,11 @@ class Pipeline:
 
     @property
     def image_size(self) -> tuple[int, int]:
-        return tuple(self.model.config["image_size"])
+        return self.model.image_size
 
     @property
     def channels(self) -> int:
-        return int(self.model.config["channels"])
+        return self.model.channels
 
     def to(self, device=None, dtype=None) -> "Pipeline":
         self.model.to(device=device, dtype=dtype)
@@ -65,59 +66,68 @@ class Pipeline:
     def push_to_hub(self, repo_id: str, **kwargs) -> str:
         return self.model.push_to_hub(repo_id, **kwargs)
 
-    def _batches(self, n: int, batch_size: int, progress: bool | None):
-        starts = range(0, n, batch_size)
+    def _progress(self, items, unit: str, progress: bool | None):
         # progress=None: a bar appears only once the work has taken more than a second.
-        return tqdm(starts, desc=self.model.model_id, unit="batch", disable=progress is False, delay=0 if progress else 1.0)
+        return tqdm(items, desc=self.model.model_id, unit=unit, disable=progress is False, delay=0 if progress else 1.0)
 
-    def _output(self, batch: torch.Tensor) -> ImageOutput:
-        pixels = ((batch.float().cpu() + 1) / 2).clamp(0, 1)
+
+def _count(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+def _to_unit(x: torch.Tensor) -> torch.Tensor:
+    """Model pixels in [-1, 1] -> float32 on the CPU in [0, 1]."""
+    return ((x.float().cpu() + 1) / 2).clamp(0, 1)
+
+
+class _GenerationPipeline(Pipeline):
+    """Latents (and labels) in batches -> one N x C x H x W output."""
+
+    @torch.no_grad()
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None, batch_size: int, progress: bool | None) -> ImageOutput:
+        batch_size = _count("batch_size", batch_size)
+        parts = []
+        for start in self._progress(range(0, len(z), batch_size), "batch", progress):
+            chunk = slice(start, start + batch_size)
+            extra = () if labels is None else (labels[chunk].to(self.device),)
+            parts.append(_to_unit(self.model.generate(z[chunk].to(self.device, self.model.dtype), *extra)))
+        pixels = torch.cat(parts)
         return ImageOutput([to_pil(p) for p in pixels], pixels)
 
 
-class UnconditionalPipeline(Pipeline):
+class UnconditionalPipeline(_GenerationPipeline):
     task = "unconditional"
 
-    @torch.no_grad()
     def __call__(
         self, num_images: int = 16, seed: int | None = 0, truncation: float | None = None,
         batch_size: int = 64, progress: bool | None = None,
     ) -> ImageOutput:
         """``num_images`` samples; the same ``seed`` gives the same images on any device and batch size."""
-        if num_images < 1:
-            raise ValueError(f"num_images must be >= 1, got {num_images}")
-        z = self.model.sample_latents(num_images, seeded_generator(seed), truncation)
-        return self._generate(z, batch_size, progress)
+        z = self.model.sample_latents(_count("num_images", num_images), seeded_generator(seed), truncation)
+        return self._generate(z, None, batch_size, progress)
 
-    def _generate(self, z: torch.Tensor, batch_size: int, progress: bool | None) -> ImageOutput:
-        parts = []
-        for start in self._batches(len(z), batch_size, progress):
-            chunk = z[start : start + batch_size].to(self.device, self.model.dtype)
-            parts.append(self.model.generate(chunk).float().cpu())
-        return self._output(torch.cat(parts))
-
-    @torch.no_grad()
     def interpolate(self, seed_a: int = 0, seed_b: int = 1, steps: int = 8, truncation: float | None = None) -> ImageOutput:
         """``steps`` images along a spherical path between the latents of two seeds."""
         a = self.model.sample_latents(1, seeded_generator(seed_a), truncation)
         b = self.model.sample_latents(1, seeded_generator(seed_b), truncation)
-        t = torch.linspace(0, 1, steps).view(-1, *([1] * (a.ndim - 1)))
-        flat = slerp(a.flatten(1), b.flatten(1), t.flatten(1)[:, :1])
-        return self._generate(flat.view(steps, *a.shape[1:]), batch_size=64, progress=False)
+        t = torch.linspace(0, 1, _count("steps", steps))[:, None]
+        return self._generate(slerp(a, b, t), None, batch_size=64, progress=False)
 
 
-class ClassConditionalPipeline(Pipeline):
+class ClassConditionalPipeline(_GenerationPipeline):
     task = "class-conditional"
 
     @property
     def class_names(self) -> list[str]:
         return list(self.model.config["class_names"])
 
-    def _label_ids(self, labels: Sequence[str | int] | str | int | None, n: int, gen: torch.Generator) -> torch.Tensor:
+    def _label_ids(self, labels: Sequence[str | int] | str | int | None, n: int) -> torch.Tensor:
         names = self.class_names
         if labels is None:  # a balanced spread over the classes
             return torch.arange(n) % len(names)
-        if isinstance(labels, (str, int)):
+        if isinstance(labels, (str, int, np.integer)):
             labels = [labels]
         ids = []
         for label in labels:
@@ -129,22 +139,18 @@ class ClassConditionalPipeline(Pipeline):
                 ids.append(int(label))
             else:
                 raise ValueError(f"class index {label} out of range 0..{len(names) - 1} ({names})")
+        if not ids:
+            raise ValueError(f"labels is empty; pass class names from {names}, or None for all classes")
         return torch.tensor(ids).repeat(-(-n // len(ids)))[:n]  # cycle the given labels up to n
 
-    @torch.no_grad()
     def __call__(
         self, num_images: int = 16, labels: Sequence[str | int] | str | int | None = None, seed: int | None = 0,
         truncation: float | None = None, batch_size: int = 64, progress: bool | None = None,
     ) -> ImageOutput:
         """``labels`` are class names or indices, cycled to ``num_images``; None spreads over all classes."""
-        gen = seeded_generator(seed)
-        z = self.model.sample_latents(num_images, gen, truncation)
-        y = self._label_ids(labels, num_images, gen)
-        parts = []
-        for start in self._batches(num_images, batch_size, progress):
-            sl = slice(start, start + batch_size)
-            parts.append(self.model.generate(z[sl].to(self.device, self.model.dtype), y[sl].to(self.device)).float().cpu())
-        return self._output(torch.cat(parts))
+        n = _count("num_images", num_images)
+        z = self.model.sample_latents(n, seeded_generator(seed), truncation)
+        return self._generate(z, self._label_ids(labels, n), batch_size, progress)
 
 
 class _ImageToImagePipeline(Pipeline):
@@ -156,7 +162,7 @@ class _ImageToImagePipeline(Pipeline):
         return [read_image(images)]
 
     def _finish(self, image, out: torch.Tensor) -> tuple[Image.Image, torch.Tensor]:
-        pixels = resize(((out.float().cpu() + 1) / 2).clamp(0, 1), image.size)[0]
+        pixels = resize(_to_unit(out), image.size)[0]
         if pixels.shape[0] == 1 and image.pixels.shape[1] == 1:
             pil = to_pil(pixels, image.alpha, image.sixteen_bit)
         else:
@@ -165,8 +171,7 @@ class _ImageToImagePipeline(Pipeline):
 
     def _run_each(self, inputs, fn, progress: bool | None) -> ImageOutput:
         images, tensors = [], []
-        bar = tqdm(inputs, desc=self.model.model_id, unit="image", disable=progress is False, delay=0 if progress else 1.0)
-        for image in bar:
+        for image in self._progress(inputs, "image", progress):
             x = to_model(image, self.channels, self.image_size).to(self.device, self.model.dtype)
             pil, pixels = self._finish(image, fn(image, x))
             images.append(pil)

@@ -66,7 +66,12 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"{self.id}: model_class.task must be one of {TASKS}, got {self.task!r}")
-        unknown = set(self.defaults) - set(self.constructor_defaults())
+        ctor = self.constructor_defaults()
+        missing = {"image_size", "channels"} - set(ctor)
+        if missing:
+            raise TypeError(f"{self.id}: {self.model_class.__name__}.__init__ needs arguments with defaults "
+                            f"{sorted(missing)}; the pipelines and model cards read them")
+        unknown = set(self.defaults) - set(ctor)
         if unknown:
             raise TypeError(f"{self.id}: defaults name no argument of {self.model_class.__name__}: {sorted(unknown)}")
 
@@ -89,7 +94,8 @@ class ModelSpec:
 
     @property
     def image_size(self) -> tuple[int, int]:
-        return tuple(self.config["image_size"])  # (H, W)
+        size = self.config["image_size"]
+        return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))  # (H, W)
 
     @property
     def channels(self) -> int:
@@ -136,11 +142,14 @@ class Registry:
             blocked = [n.strip() for n in os.environ.get(BLOCK_ENV, "").split(",") if n.strip()]
         for name in blocked:
             registry.plugin_manager.set_blocked(name)
-        seen = set()
+        seen: dict[str, str] = {}
         for ep in importlib.metadata.entry_points(group=group):
-            if ep.name in seen:  # the same distribution found twice on sys.path
+            if ep.name in seen:
+                if seen[ep.name] != ep.value:  # not merely one distribution found twice on sys.path
+                    registry._skip(ep.name, f"its name is taken by {seen[ep.name]!r}, so {ep.value!r} was not "
+                                            "loaded; rename one of the entry points")
                 continue
-            seen.add(ep.name)
+            seen[ep.name] = ep.value
             if registry.plugin_manager.is_blocked(ep.name):
                 continue
             try:
@@ -169,7 +178,7 @@ class Registry:
 
     def _skip(self, name: str, why: str) -> None:
         self.skipped[name] = why
-        warnings.warn(f"medgan-zoo skipped plugin {name!r}: {why}", PluginWarning, stacklevel=3)
+        warnings.warn(f"medgan-zoo skipped plugin {name!r}: {why}", PluginWarning, stacklevel=2)
 
     def _collect(self, only: str | None = None) -> None:
         # Each plugin's hook is called on its own, not through pm.hook.zoo_register_models(), so
@@ -184,17 +193,21 @@ class Registry:
                 self.plugin_manager.unregister(name=impl.plugin_name)
                 self._skip(impl.plugin_name, f"zoo_register_models raised {type(exc).__name__}: {exc}")
                 continue
-            for spec in registrar.staged:
-                self._add(spec)
+            self._add_all(impl.plugin_name, registrar.staged)
 
-    def _add(self, spec: ModelSpec) -> None:
-        if spec.id in self._specs:
-            other = self._specs[spec.id].plugin
-            raise DuplicateModelError(
-                f"model id {spec.id!r} is registered by both plugin {other!r} and plugin {spec.plugin!r}. "
-                f"Uninstall one of them, or block one with {BLOCK_ENV}={spec.plugin}."
-            )
-        self._specs[spec.id] = spec
+    def _add_all(self, plugin: str, specs: list[ModelSpec]) -> None:
+        """Add one plugin's entries all together, or none of them."""
+        ids = [spec.id for spec in specs]
+        for model_id in ids:
+            if ids.count(model_id) > 1:
+                raise DuplicateModelError(f"plugin {plugin!r} registers model id {model_id!r} twice.")
+            if model_id in self._specs:
+                other = self._specs[model_id].plugin
+                raise DuplicateModelError(
+                    f"model id {model_id!r} is registered by both plugin {other!r} and plugin {plugin!r}. "
+                    f"Uninstall one of them, or block one with {BLOCK_ENV}={plugin}."
+                )
+        self._specs.update((spec.id, spec) for spec in specs)
 
     # -- querying ----------------------------------------------------------------------------
     def __contains__(self, model_id: str) -> bool:
@@ -212,6 +225,7 @@ class Registry:
 
     def list_models(self, pattern: str | None = None, **filters: str) -> list[str]:
         allowed = {"task", "modality", "family", "plugin"}
+        filters = {k: v for k, v in filters.items() if v is not None}
         bad = set(filters) - allowed
         if bad:
             raise TypeError(f"list_models() got unknown filter(s) {sorted(bad)}; use {sorted(allowed)}")

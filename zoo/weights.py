@@ -19,7 +19,8 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 _PICKLE_WHY = (
     "medgan-zoo only loads weights from safetensors files, because PyTorch pickle files "
     "(.bin/.pt/.pth/.ckpt) can execute arbitrary code when they are loaded. If you trust the file, "
-    "convert it yourself: `torch.save` -> `safetensors.torch.save_model(net, 'generator.safetensors')`."
+    "convert it yourself: `net.load_state_dict(torch.load(path, weights_only=True))`, then "
+    "`safetensors.torch.save_model(net, 'generator.safetensors')`."
 )
 
 
@@ -55,7 +56,9 @@ def load_network(net: torch.nn.Module, path: str | Path, what: str = "") -> None
             "Download or save it again; `zoo.load(..., force_download=True)` re-fetches a Hub file."
         ) from None
     own = net.state_dict()
-    missing = sorted(set(own) - set(state))
+    # save_model stores a tied (shared) tensor once; its other names are not missing.
+    stored = {own[k].data_ptr() for k in set(own) & set(state)}
+    missing = sorted(k for k in set(own) - set(state) if own[k].data_ptr() not in stored)
     unexpected = sorted(set(state) - set(own))
     reshaped = sorted(
         f"{k} (file {tuple(state[k].shape)}, config {tuple(own[k].shape)})"
@@ -72,4 +75,4 @@ def load_network(net: torch.nn.Module, path: str | Path, what: str = "") -> None
             f"{label} does not match the network built from config.json; " + "; ".join(parts)
             + ". The weights were saved from a different configuration: fix config.json or re-save the weights."
         )
-    net.load_state_dict(state, strict=True)
+    net.load_state_dict(state, strict=False)  # strictness checked above, tied tensors allowed

@@ -61,11 +61,13 @@ class DCGAN(UnconditionalGAN):
         image_size: tuple[int, int] = (64, 64),
         channels: int = 3,
         latent_dim: int = 100,
-        g_features: int = 256,
-        d_features: int = 256,
+        g_features: int = 64,
+        d_features: int = 64,
         d_scales: int = 1,
     ):
         super().__init__()
+        if isinstance(image_size, int):
+            image_size = (image_size, image_size)
         image_size = (int(image_size[0]), int(image_size[1]))
         if min(image_size) < 8:
             raise ValueError(f"image_size must be at least 8 x 8, got {image_size}")
