@@ -39,3 +39,11 @@ def test_dcgan_samples_move_toward_the_data():
     # Samples have picked up the data's colour statistics, not just collapsed to grey.
     samples = pipe(num_images=256, seed=123).tensors
     assert torch.allclose(samples.mean((0, 2, 3)), ((data + 1) / 2).mean((0, 2, 3)), atol=0.08)
+
+
+def test_training_data_of_the_wrong_size_is_named():
+    import pytest
+
+    model = zoo.create("dcgan-lesions", image_size=(16, 24))
+    with pytest.raises(ValueError, match=r"N x 3 x 16 x 24 .* got \(4, 3, 32, 32\)"):
+        train_steps(model, torch.zeros(4, 3, 32, 32), steps=1)

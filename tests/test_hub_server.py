@@ -1,13 +1,10 @@
 """Tests of the fake Hub (tests/hub_server.py) with the real huggingface_hub client only."""
 
+import json
 import os
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the project conftest does this for the whole suite
-
-import json  # noqa: E402
-
-import pytest  # noqa: E402
-from huggingface_hub import (  # noqa: E402
+import pytest
+from huggingface_hub import (
     CommitOperationAdd,
     CommitOperationDelete,
     HfApi,
@@ -16,14 +13,12 @@ from huggingface_hub import (  # noqa: E402
     hf_hub_download,
     snapshot_download,
 )
-from huggingface_hub.errors import (  # noqa: E402
+from huggingface_hub.errors import (
     EntryNotFoundError,
     LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-
-from hub_server import fake_hub  # noqa: E402,F401  (until the conftest registers the plugin)
 
 REPO = "medgan/toy-gan"
 WEIGHTS_V1 = bytes(range(256)) * 4  # small binary file
@@ -149,7 +144,15 @@ def test_unchanged_upload_makes_no_commit(fake_hub):
     assert len(fake_hub.repos[REPO].commits) == 2  # initial commit + one upload
 
 
-def test_fixture_restores_environment():
-    # Runs after the tests above: the fixture's patches are gone again.
-    assert constants.ENDPOINT != "" and not constants.ENDPOINT.startswith("http://127.0.0.1")
+def test_fixture_restores_environment(tmp_path):
+    # Drive the fixture by hand: inside it the client points at loopback; afterwards nothing is left.
+    from hub_server import fake_hub as fixture
+
+    before = (constants.ENDPOINT, constants.HF_HUB_OFFLINE, os.environ.get("HF_HUB_OFFLINE"))
+    with pytest.MonkeyPatch.context() as mp:
+        gen = fixture.__wrapped__(tmp_path, mp)
+        hub = next(gen)
+        assert constants.ENDPOINT == hub.endpoint and not constants.HF_HUB_OFFLINE
+        gen.close()
+    assert (constants.ENDPOINT, constants.HF_HUB_OFFLINE, os.environ.get("HF_HUB_OFFLINE")) == before
     assert os.environ.get("HF_HUB_OFFLINE") == "1"

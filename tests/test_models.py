@@ -39,10 +39,10 @@ def test_create_run_save_load_identical(model_id, tmp_path):
     torch.manual_seed(0)
     model = zoo.create(model_id)
     spec = zoo.info(model_id)
-    assert model.config == spec.config | {}  # constructor arguments recorded as the config
+    assert model.config == spec.config  # constructor arguments recorded as the config
     out = run(pipeline_for(model))
     tensors = out.tensors if isinstance(out.tensors, list) else list(out.tensors)
-    for image, t in zip(out.images, tensors):
+    for image, t in zip(out.images, tensors, strict=True):
         assert torch.isfinite(t).all() and 0 <= t.min() and t.max() <= 1
         assert image.size == (t.shape[-1], t.shape[-2])
     if spec.task in ("unconditional", "class-conditional"):
@@ -60,7 +60,7 @@ def test_create_run_save_load_identical(model_id, tmp_path):
     again = run(loaded)
     expected = out.tensors if isinstance(out.tensors, list) else [out.tensors]
     got = again.tensors if isinstance(again.tensors, list) else [again.tensors]
-    for a, b in zip(expected, got):
+    for a, b in zip(expected, got, strict=True):
         assert torch.equal(a, b)
 
 
@@ -148,3 +148,15 @@ def test_too_many_discriminator_scales_fail_at_construction():
     with pytest.raises(ValueError, match="d_scales|num_scales=4 does not fit 16 x 16"):
         zoo.create("dcgan-lesions", image_size=16, d_scales=4)
     assert zoo.create("dcgan-lesions", image_size=32).config["image_size"] == 32
+
+
+def test_measured_metrics_go_to_model_index(tmp_path):
+    model = zoo.create("dcgan-lesions", image_size=16)
+    model.train()
+    metric = zoo.Metric(name="SWD", value=0.1, dataset="synthetic lesions 16px",
+                        command="pytest tests/test_dcgan_learns.py -s")
+    model.save_pretrained(tmp_path, model_card_kwargs={"metrics": [metric]})
+    card = ModelCard.load(tmp_path / "README.md")
+    (result,) = card.data.eval_results
+    assert (result.metric_name, result.metric_value, result.dataset_type) == ("SWD", 0.1, "synthetic-lesions-16px")
+    assert "| SWD | 0.1 | synthetic lesions 16px | `pytest tests/test_dcgan_learns.py -s` |" in card.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from typing import Any
 
@@ -44,6 +45,11 @@ def _card_facts(model) -> dict[str, Any]:
     )
 
 
+def _slug(text: str) -> str:
+    """A data set id for model-index, e.g. "HAM10000 held-out split" -> "ham10000-held-out-split"."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 def render_model_card(model, **overrides: Any) -> ModelCard:
     """The model card for ``model``; keyword arguments override any fact (e.g. ``training_data=``)."""
     facts = {**_card_facts(model), **overrides}
@@ -57,7 +63,7 @@ def render_model_card(model, **overrides: Any) -> ModelCard:
         datasets=facts["datasets"] or None,
         model_name=model.model_id,
         eval_results=[
-            EvalResult(task_type=PIPELINE_TAGS[model.task], dataset_type=m.dataset, dataset_name=m.dataset,
+            EvalResult(task_type=PIPELINE_TAGS[model.task], dataset_type=_slug(m.dataset), dataset_name=m.dataset,
                        metric_type=m.name.lower(), metric_name=m.name, metric_value=m.value)
             for m in facts["metrics"]
         ] or None,

@@ -21,8 +21,10 @@ def train_steps(
     progress: bool = True,
 ) -> list[dict[str, float]]:
     """Train ``model`` on ``images`` (N x C x H x W in [-1, 1]) for ``steps`` steps; returns the losses."""
-    if images.ndim != 4 or images.shape[1] != model.config["channels"]:
-        raise ValueError(f"images must be N x {model.config['channels']} x H x W, got {tuple(images.shape)}")
+    expected = (model.channels, *model.image_size)
+    if images.ndim != 4 or tuple(images.shape[1:]) != expected:
+        raise ValueError(f"images must be N x {' x '.join(map(str, expected))} (N x C x H x W) for this model, "
+                         f"got {tuple(images.shape)}; resize them, or create the model with image_size=(H, W)")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     optimizers = model.configure_optimizers(lr=lr)
