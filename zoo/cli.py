@@ -17,6 +17,7 @@ EXAMPLES = {
     "generate": "zoo generate dcgan-lesions -n 16 -o samples/ --seed 0 --truncation 0.7",
     "card": "zoo card dcgan-lesions > README.md",
     "push": "zoo push runs/my-dcgan --repo my-lab/dcgan-lesions --revision v1 --private",
+    "train": "zoo train --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan --steps 2000",
 }
 
 
@@ -120,6 +121,12 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _cmd_train(args) -> int:
+    from .train import main as train_main
+
+    return train_main(args.train_args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zoo",
@@ -171,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true")
     p.add_argument("-m", "--message", default=None, help="commit message")
     p.set_defaults(func=_cmd_push)
+
+    p = sub.add_parser("train", add_help=False, help="Train a model on a folder (zoo train --help for options).",
+                       description="Train a model; everything after `train` goes to zoo/train.py.")
+    p.add_argument("train_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_train)
     return parser
 
 
@@ -181,6 +193,9 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # its options belong to zoo/train.py's own parser
+        return _cmd_train(argparse.Namespace(train_args=argv[1:]))
     args = build_parser().parse_args(argv)
     from .errors import ZooError
 

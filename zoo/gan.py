@@ -6,7 +6,7 @@ and ``self.discriminator`` (image -> logits), and picks its :attr:`gan_loss`.
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import torch
 
@@ -31,24 +31,23 @@ class UnconditionalGAN(GANModel):
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
         }
 
-    def training_step(
-        self, real: torch.Tensor, optimizers: dict, backward: Callable[[torch.Tensor], None] | None = None
-    ) -> dict[str, float]:
-        """One discriminator update then one generator update on a batch of real images in [-1, 1].
+    def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:
+        """One discriminator update, then one generator update (``ctx``: :class:`zoo.training.StepContext`).
 
-        ``backward`` lets a launcher (accelerate) own the backward pass; default ``loss.backward()``.
+        The fakes are generated once and detached for D: no second generator pass.
         """
-        backward = backward or (lambda loss: loss.backward())
-        z = torch.randn(real.shape[0], self.config["latent_dim"], device=real.device, dtype=real.dtype)
-        fake = self.generator(z)
+        real = batch["image"]
+        fake = self.generator(ctx.noise(real.shape[0], self.config["latent_dim"]))
 
         optimizers["discriminator"].zero_grad(set_to_none=True)
-        d_loss = losses.d_loss(self.gan_loss, self.discriminator(real), self.discriminator(fake.detach()))
-        backward(d_loss)
+        d_loss = losses.d_loss(
+            self.gan_loss, self.discriminator(ctx.augment(real)), self.discriminator(ctx.augment(fake.detach()))
+        )
+        ctx.backward(d_loss)
         optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        g_loss = losses.g_loss(self.gan_loss, self.discriminator(fake))
-        backward(g_loss)
+        g_loss = losses.g_loss(self.gan_loss, self.discriminator(ctx.augment(fake)))
+        ctx.backward(g_loss)
         optimizers["generator"].step()
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}

@@ -1,14 +1,256 @@
-"""A minimal, dependency-free training loop over an in-memory image tensor.
+"""The one training loop that drives every family, on accelerate.
 
-It drives a family's ``training_step`` for a fixed number of steps with seeded batches; enough for
-tests, notebooks and fine-tuning a few steps. Multi-device training goes through
-``accelerate launch zoo/train.py`` instead, which calls the same ``training_step``.
+A family supplies ``configure_optimizers`` and ``training_step(batch, optimizers, ctx)`` (its losses
+and the order of its G/D updates). The loop owns the rest: devices, DDP, mixed precision (all
+through accelerate), data order, randomness, EMA, augmentation, the divergence guard, checkpoints.
+
+Determinism: everything random in step ``s`` (which samples, the latents, the augmentation) is a
+function of ``(seed, s)``. A resumed run therefore continues exactly where a killed one stopped,
+and a run on N processes sees the same global batches and latents as a run on one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
 import torch
 from tqdm.auto import tqdm
+
+from .augment import build_augment
+from .data import TrainingData
+from .errors import ZooError
+
+
+class TrainingDiverged(ZooError):
+    """A loss became NaN or infinite."""
+
+
+def _mix(*parts: int) -> int:
+    """A 63-bit seed from integers (stable across runs and platforms, unlike hash())."""
+    value = 0x9E3779B97F4A7C15
+    for part in parts:
+        value = (value ^ (part & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        value ^= value >> 31
+    return value & 0x7FFFFFFFFFFFFFFF
+
+
+@dataclass
+class StepContext:
+    """What a family's ``training_step`` may use besides its batch and optimizers."""
+
+    step: int
+    backward: Callable[[torch.Tensor], None]
+    augment: Callable[[torch.Tensor], torch.Tensor]  # before D, on real and fake alike
+    noise: Callable[[int, int], torch.Tensor]  # (n, dim) latents: this process's share of the global draw
+    next_batch: Callable[[], dict[str, torch.Tensor]]  # more real batches (e.g. WGAN-GP's extra critic steps)
+
+
+@dataclass
+class TrainState:
+    """The loop's own checkpointed state (accelerate saves it with the models and optimizers)."""
+
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "history": self.history}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step, self.history = int(state["step"]), list(state["history"])
+
+
+def to_model_batch(raw: dict[str, torch.Tensor], device, dtype) -> dict[str, torch.Tensor]:
+    """uint8 images -> [-1, 1], uint8 masks -> {0, 1}, labels stay integers."""
+    out = {}
+    for key, value in raw.items():
+        value = value.to(device, non_blocking=True)
+        if key == "label":
+            out[key] = value.long()
+        elif key == "mask":
+            out[key] = (value > 127).to(dtype)
+        else:
+            out[key] = value.to(dtype) / 127.5 - 1
+    return out
+
+
+class Trainer:
+    """Train ``model`` on ``data`` with an :class:`accelerate.Accelerator`.
+
+    ``batch_size`` is the global batch: each of N processes takes its 1/N share.
+    """
+
+    def __init__(
+        self,
+        model,
+        data: TrainingData,
+        *,
+        batch_size: int = 32,
+        lr: float | None = None,
+        seed: int = 0,
+        ema_decay: float = 0.0,
+        augment: str | None = None,
+        accelerator=None,
+        progress: bool = True,
+    ):
+        from accelerate import Accelerator
+
+        self.accelerator = accelerator or Accelerator(cpu=_cpu_only())
+        acc = self.accelerator
+        if batch_size % acc.num_processes:
+            raise ValueError(f"batch size {batch_size} does not split over {acc.num_processes} processes")
+        if len(data) < batch_size:
+            raise ValueError(f"batch size {batch_size} is larger than the data ({len(data)} samples); lower it")
+        self.model, self.data, self.seed, self.progress = model, data, seed, progress
+        self.global_batch, self.local_batch = batch_size, batch_size // acc.num_processes
+        self.state = TrainState()
+        self.augment = build_augment(augment).to(acc.device)
+
+        model.to(acc.device)
+        model.train()
+        optimizers = model.configure_optimizers(**({"lr": lr} if lr else {}))
+        self.names = list(model.networks())
+        prepared = acc.prepare(*[model.networks()[n] for n in self.names], *optimizers.values())
+        self.wrapped = dict(zip(self.names, prepared[: len(self.names)]))
+        self.optimizers = dict(zip(optimizers, prepared[len(self.names):]))
+        self.ema = None
+        if ema_decay:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            self.ema = AveragedModel(model.networks()["generator"], multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
+                                     use_buffers=True)
+            acc.register_for_checkpointing(self.ema)
+        acc.register_for_checkpointing(self.state)
+
+    # -- data and randomness -----------------------------------------------------------------
+    def _global_indices(self, draw: int) -> torch.Tensor:
+        """Sample indices of the ``draw``-th global batch: a fresh permutation each epoch."""
+        per_epoch = len(self.data) // self.global_batch
+        epoch, k = divmod(draw, per_epoch)
+        order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(_mix(self.seed, 1, epoch)))
+        return order[k * self.global_batch : (k + 1) * self.global_batch]
+
+    def _local_batch(self, draw: int) -> dict[str, torch.Tensor]:
+        rank = self.accelerator.process_index
+        idx = self._global_indices(draw)[rank * self.local_batch : (rank + 1) * self.local_batch]
+        raw = {k: v[idx] for k, v in self.data.tensors.items()}
+        return to_model_batch(raw, self.accelerator.device, self.model.dtype)
+
+    def _context(self, step: int) -> StepContext:
+        acc = self.accelerator
+        rank, world = acc.process_index, acc.num_processes
+        # Everything random in this step comes from (seed, step): exact resume, N-process == 1-process.
+        torch.manual_seed(_mix(self.seed, 2, step, rank))
+        latents = torch.Generator().manual_seed(_mix(self.seed, 3, step))
+        draws = iter(range(step * 1000, step * 1000 + 1000))  # real batches for this step
+
+        def noise(n: int, dim: int) -> torch.Tensor:
+            z = torch.randn(n * world, dim, generator=latents)[rank * n : (rank + 1) * n]
+            return z.to(acc.device, self.model.dtype)
+
+        return StepContext(step=step, backward=acc.backward, augment=self.augment, noise=noise,
+                           next_batch=lambda: self._local_batch(next(draws)))
+
+    # -- the loop ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def unwrapped(self):
+        """The model with its plain networks (for sampling and saving), the wrappers put back after."""
+        for name in self.names:
+            setattr(self.model, name, self.accelerator.unwrap_model(self.wrapped[name]))
+        try:
+            yield self.model
+        finally:
+            self._wrap()
+
+    def release(self) -> None:
+        """Leave the model with its plain networks for good (after training in-process)."""
+        for name in self.names:
+            setattr(self.model, name, self.accelerator.unwrap_model(self.wrapped[name], keep_fp32_wrapper=False))
+        self.model.eval()
+
+    def _wrap(self) -> None:
+        for name in self.names:
+            setattr(self.model, name, self.wrapped[name])
+
+    def steps(self, until: int) -> Iterator[dict[str, float]]:
+        """Train up to step ``until``, yielding each step's losses (after the step)."""
+        acc = self.accelerator
+        self._wrap()
+        self.model.train()
+        bar = tqdm(total=until, initial=self.state.step, desc=f"train {self.model.model_id}", unit="step",
+                   disable=not (self.progress and acc.is_main_process), dynamic_ncols=True)
+        started, first = time.perf_counter(), self.state.step
+        try:
+            while self.state.step < until:
+                step = self.state.step
+                ctx = self._context(step)
+                logs = self.model.training_step(ctx.next_batch(), self.optimizers, ctx)
+                bad = [k for k, v in logs.items() if not math.isfinite(v)]
+                if bad:
+                    raise TrainingDiverged(
+                        f"{', '.join(bad)} became {logs[bad[0]]} at step {step}: training diverged. The last "
+                        "checkpoint before it is intact; lower the learning rate (--lr) or the batch size, or "
+                        "enable augmentation, and resume from it."
+                    )
+                if self.ema is not None:
+                    self.ema.update_parameters(acc.unwrap_model(self.wrapped["generator"]))
+                self.state.step += 1
+                self.state.history.append(logs)
+                rate = (self.state.step - first) * self.global_batch / max(time.perf_counter() - started, 1e-9)
+                bar.update(1)
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"}, refresh=False)
+                yield logs
+        finally:
+            bar.close()
+
+    def export_model(self):
+        """A stand-alone copy of the model for saving: plain networks, EMA generator if enabled."""
+        with self.unwrapped() as model:
+            export = copy.deepcopy(model)
+        if self.ema is not None:
+            export.generator.load_state_dict(self.ema.module.state_dict())
+        return export.eval()
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def save_checkpoint(self, folder: str | Path, keep: int = 3) -> Path:
+        """Everything needed to resume, written atomically: a temp folder renamed into place."""
+        acc = self.accelerator
+        folder = Path(folder)
+        final = folder / f"step-{self.state.step:07d}"
+        tmp = folder / f".tmp-step-{self.state.step:07d}"
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp))
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+            for old in sorted(folder.glob("step-*"))[:-keep]:
+                shutil.rmtree(old, ignore_errors=True)
+        acc.wait_for_everyone()
+        return final
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        self.accelerator.load_state(str(path))
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    found = sorted(Path(folder).glob("step-*"))
+    return found[-1] if found else None
+
+
+def _cpu_only() -> bool:
+    """Multi-process without any accelerator: accelerate must be told to use CPU (gloo)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
 
 
 def train_steps(
@@ -16,25 +258,24 @@ def train_steps(
     images: torch.Tensor,
     steps: int,
     batch_size: int = 32,
-    lr: float = 2e-4,
+    lr: float | None = None,
     seed: int = 0,
     progress: bool = True,
+    **trainer_options,
 ) -> list[dict[str, float]]:
-    """Train ``model`` on ``images`` (N x C x H x W in [-1, 1]) for ``steps`` steps; returns the losses."""
+    """Train ``model`` on an in-memory tensor (N x C x H x W in [-1, 1]) for ``steps`` steps.
+
+    The same loop as ``accelerate launch zoo/train.py``, for notebooks and tests.
+    """
     expected = (model.channels, *model.image_size)
     if images.ndim != 4 or tuple(images.shape[1:]) != expected:
         raise ValueError(f"images must be N x {' x '.join(map(str, expected))} (N x C x H x W) for this model, "
                          f"got {tuple(images.shape)}; resize them, or create the model with image_size=(H, W)")
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    optimizers = model.configure_optimizers(lr=lr)
-    model.train()
-    history = []
-    bar = tqdm(range(steps), desc=f"train {model.model_id}", disable=not progress)
-    for _ in bar:
-        idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
-        logs = model.training_step(images[idx].to(model.device, model.dtype), optimizers)
-        history.append(logs)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in logs.items()}, refresh=False)
-    model.eval()
+    pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    trainer = Trainer(model, TrainingData({"image": pixels}), batch_size=min(batch_size, len(images)), lr=lr,
+                      seed=seed, progress=progress, **trainer_options)
+    history = list(trainer.steps(steps))
+    trainer.release()
     return history
+
+

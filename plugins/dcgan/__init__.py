@@ -37,8 +37,8 @@ def zoo_register_models(registry):
                 "testing imaging software. Once trained, samples may augment lesion classifiers under study."
             ),
             limitations=(
-                "Untrained: outputs are noise. Trained DCGANs at 64 x 64 lose fine dermoscopic structure, "
-                "mirror the class imbalance of HAM10000 (mostly nevi) and may reproduce training images."
+                "DCGANs at 64 x 64 lose fine dermoscopic structure, mirror the class imbalance of HAM10000 "
+                "(mostly nevi) and may reproduce training images; check samples with a memorisation audit."
             ),
             trained=False,
             weights=WEIGHTS / "dcgan-lesions",

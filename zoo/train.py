@@ -1,0 +1,215 @@
+"""Train any zoo model on a folder of images.
+
+    accelerate launch zoo/train.py --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan
+    zoo train --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan   # the same, one process
+
+The same command runs on a laptop CPU, one or several GPUs or a TPU: accelerate decides (configure
+it once with `accelerate config`, or pass `accelerate launch --multi_gpu --num_processes 2 ...`).
+A run folder holds checkpoints/ (resume with --resume latest), samples/ (a PNG grid every
+--sample-every steps), TensorBoard logs, and model/: the trained model in save_pretrained format,
+which `zoo.load("RUN_DIR/model")` opens.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a file (accelerate launch zoo/train.py), Python puts zoo/ itself first on sys.path,
+    # where our module names (data, images, ...) would shadow other packages'. Take it off.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+
+import argparse
+import json
+import shlex
+
+import numpy as np
+import torch
+
+EXAMPLE = ("accelerate launch zoo/train.py --model dcgan-lesions --data ../shared/data/ham10000 "
+           "--out runs/dcgan --steps 5000 --ema 0.999 --augment translation,color --set image_size=[64,64]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zoo train", description=__doc__, epilog=f"example:\n  {EXAMPLE}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, help="registry id, e.g. dcgan-lesions (zoo list)")
+    parser.add_argument("--data", required=True, type=Path, help="training folder (layout: see zoo/data.py)")
+    parser.add_argument("--out", required=True, type=Path, help="run folder")
+    parser.add_argument("--steps", type=int, default=2000, help="total generator steps (default 2000)")
+    parser.add_argument("--batch-size", type=int, default=32, help="global batch, split over processes")
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="constructor override, JSON value: --set image_size=[128,96] --set g_features=128")
+    parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")
+    parser.add_argument("--augment", default="", help="DiffAugment policy: comma-separated translation,cutout,color")
+    parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument("--keep", type=int, default=3, help="checkpoints kept (the newest)")
+    parser.add_argument("--sample-every", type=int, default=250, help="write samples/step-N.png every N steps")
+    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
+    parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class")
+    parser.add_argument("--group-column", default=None, help="labels.csv column grouping shots (lesion_id)")
+    parser.add_argument("--holdout", type=float, default=0.0, help="fraction held out, split by --group-column")
+    parser.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=None,
+                        help="default: accelerate's setting (accelerate launch --mixed_precision ...)")
+    parser.add_argument("--log-with", default="auto", help="'tensorboard', 'none' or 'auto' (tensorboard if installed)")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def parse_overrides(items: list[str]) -> dict:
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"zoo train: error: --set takes KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value  # a bare string
+    return overrides
+
+
+def _log_with(choice: str):
+    if choice == "none":
+        return None
+    if choice == "auto":
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            return None
+        return "tensorboard"
+    return choice
+
+
+def sample_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
+    """A fixed set of samples in [0, 1] for watching a run: generations, or edits of the first images."""
+    from zoo.pipelines import pipeline_for
+    from zoo.training import to_model_batch
+
+    if model.task in ("unconditional", "class-conditional"):
+        return pipeline_for(model)(num_images=n, seed=seed, progress=False).tensors
+    batch = to_model_batch({k: v[:8] for k, v in data.tensors.items()}, model.device, model.dtype)
+    with torch.no_grad():
+        if model.task == "masked-edit":
+            out = model.edit(batch["image"], batch["mask"], "remove")
+            rows = [batch["image"], batch["mask"].expand_as(batch["image"]) * 2 - 1, out]
+        else:
+            rows = [batch["A"], model.translate(batch["A"], "AtoB")]
+    return ((torch.cat(rows).float().cpu() + 1) / 2).clamp(0, 1)
+
+
+def grid_image(pixels: torch.Tensor, columns: int = 8) -> np.ndarray:
+    """N x C x H x W in [0, 1] -> one H' x W' x C uint8 array, ``columns`` images a row."""
+    n, c, h, w = pixels.shape
+    rows = -(-n // columns)
+    canvas = torch.ones(c, rows * (h + 2), columns * (w + 2))
+    for i, image in enumerate(pixels):
+        r, k = divmod(i, columns)
+        canvas[:, r * (h + 2) + 1 : r * (h + 2) + 1 + h, k * (w + 2) + 1 : k * (w + 2) + 1 + w] = image
+    return (canvas.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+
+
+def run(args: argparse.Namespace, command: str) -> Path:
+    """Train as ``args`` say; returns the exported model folder."""
+    from accelerate import Accelerator
+    from PIL import Image
+
+    import zoo
+    from zoo.data import load_training_data, split_by_group
+    from zoo.training import Trainer, TrainingDiverged, _cpu_only, latest_checkpoint
+
+    out: Path = args.out
+    accelerator = Accelerator(cpu=_cpu_only(), mixed_precision=args.mixed_precision,
+                              log_with=_log_with(args.log_with), project_dir=str(out))
+    model = zoo.create(args.model, **parse_overrides(args.set))
+    spec = zoo.info(args.model)
+    data = load_training_data(args.data, model.task, model.image_size, model.channels,
+                              class_names=tuple(model.config.get("class_names") or ()),
+                              label_column=args.label_column, group_column=args.group_column,
+                              progress=accelerator.is_main_process and not args.no_progress)
+    held = None
+    if args.holdout:
+        data, held = split_by_group(data, args.holdout, seed=args.seed)
+    accelerator.print(f"data: {args.data}: {data.describe()}" + (f"; held out {len(held)}" if held else ""))
+    trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
+                      augment=args.augment, accelerator=accelerator, progress=not args.no_progress)
+    checkpoints = out / "checkpoints"
+    if args.resume:
+        path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
+        if path is None:
+            accelerator.print(f"no checkpoint in {checkpoints} yet: starting from step 0")
+        else:
+            trainer.load_checkpoint(path)
+            accelerator.print(f"resumed from {path} at step {trainer.state.step}")
+    if accelerator.is_main_process:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+        (out / "command.txt").write_text(command + "\n")
+    accelerator.init_trackers("train", config={"command": command, "model": args.model, "steps": args.steps})
+
+    def save_samples(step: int) -> None:
+        if not accelerator.is_main_process:
+            return
+        with trainer.unwrapped() as plain:
+            plain.eval()
+            grid = grid_image(sample_grid(plain, data, seed=args.seed))
+            plain.train()
+        Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(out / "samples" / f"step-{step:07d}.png")
+        for tracker in accelerator.trackers:
+            if tracker.name == "tensorboard":
+                tracker.log_images({"samples": grid[None].transpose(0, 3, 1, 2)}, step=step)
+
+    try:
+        for logs in trainer.steps(args.steps):
+            step = trainer.state.step
+            if step % args.log_every == 0:
+                accelerator.log(logs, step=step)
+            if step % args.sample_every == 0:
+                save_samples(step)
+            if step % args.checkpoint_every == 0 and step < args.steps:
+                trainer.save_checkpoint(checkpoints, keep=args.keep)
+    except TrainingDiverged as exc:
+        accelerator.print(f"zoo train: stopped: {exc}")
+        accelerator.end_training()
+        raise SystemExit(3) from None
+
+    trainer.save_checkpoint(checkpoints, keep=args.keep)
+    save_samples(trainer.state.step)
+    bundle = out / "model"
+    if accelerator.is_main_process:
+        export = trainer.export_model()
+        facts = {
+            "training_data": (f"`{args.data}`: {data.describe()}. Trained {trainer.state.step} steps with "
+                              f"`{command}`." + (f" Source data: {spec.training_data}" if spec.datasets else "")),
+            "intended_use": spec.intended_use or "Research.",
+            "limitations": spec.limitations or "Not stated.",
+            "datasets": list(spec.datasets),
+            "license": "other",
+        }
+        export.save_pretrained(bundle, model_card_kwargs=facts)
+        accelerator.print(f"model: {bundle} (zoo.load({str(bundle)!r}))")
+    accelerator.end_training()
+    return bundle
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = "zoo train " + shlex.join(argv) if argv is not None else "accelerate launch zoo/train.py " + shlex.join(sys.argv[1:])
+    from zoo.errors import ZooError
+
+    try:
+        run(args, command)
+    except (ZooError, ValueError) as exc:
+        print(f"zoo train: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
