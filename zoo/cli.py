@@ -11,13 +11,15 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from .train import EXAMPLE as TRAIN_EXAMPLE
+
 EXAMPLES = {
     "list": "zoo list '*lesion*' --task unconditional",
     "info": "zoo info dcgan-lesions --json",
     "generate": "zoo generate dcgan-lesions -n 16 -o samples/ --seed 0 --truncation 0.7",
     "card": "zoo card dcgan-lesions > README.md",
     "push": "zoo push runs/my-dcgan --repo my-lab/dcgan-lesions --revision v1 --private",
-    "train": "zoo train --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan --steps 2000",
+    "train": TRAIN_EXAMPLE,
 }
 
 

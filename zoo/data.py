@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections import Counter
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -238,12 +239,13 @@ def split_by_group(data: TrainingData, holdout: float, seed: int = 0) -> tuple[T
     groups = data.groups or [str(i) for i in range(len(data))]
     unique = sorted(set(groups))
     random.Random(seed).shuffle(unique)
+    sizes = Counter(groups)
     held_groups, count = set(), 0
     for g in unique:
         if count >= holdout * len(data):
             break
         held_groups.add(g)
-        count += groups.count(g)
+        count += sizes[g]
     held = [i for i, g in enumerate(groups) if g in held_groups]
     train = [i for i, g in enumerate(groups) if g not in held_groups]
     return data.subset(train), data.subset(held)

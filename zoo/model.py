@@ -40,6 +40,8 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
     task: ClassVar[str] = ""
     inference_networks: ClassVar[tuple[str, ...]] = ("generator",)
     """Networks a pipeline needs; the others (discriminators) are optional in a saved model."""
+    batches_per_step: ClassVar[int] = 1
+    """Real batches one ``training_step`` consumes (e.g. 5 for WGAN-GP's critic steps)."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -123,11 +123,13 @@ def run(args: argparse.Namespace, command: str) -> Path:
 
     import zoo
     from zoo.data import load_training_data, split_by_group
+    from zoo.errors import ZooError
     from zoo.training import Trainer, TrainingDiverged, _cpu_only, latest_checkpoint
 
     out: Path = args.out
     accelerator = Accelerator(cpu=_cpu_only(), mixed_precision=args.mixed_precision,
                               log_with=_log_with(args.log_with), project_dir=str(out))
+    torch.manual_seed(args.seed)  # the initial weights, like everything after them, follow --seed
     model = zoo.create(args.model, **parse_overrides(args.set))
     spec = zoo.info(args.model)
     data = load_training_data(args.data, model.task, model.image_size, model.channels,
@@ -141,6 +143,9 @@ def run(args: argparse.Namespace, command: str) -> Path:
     trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress)
     checkpoints = out / "checkpoints"
+    if not args.resume and latest_checkpoint(checkpoints) is not None:
+        raise ZooError(f"{out} already holds checkpoints of a run: continue it with --resume latest, "
+                       "or start afresh in another --out folder")
     if args.resume:
         path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
         if path is None:
@@ -186,11 +191,10 @@ def run(args: argparse.Namespace, command: str) -> Path:
         export = trainer.export_model()
         facts = {
             "training_data": (f"`{args.data}`: {data.describe()}. Trained {trainer.state.step} steps with "
-                              f"`{command}`." + (f" Source data: {spec.training_data}" if spec.datasets else "")),
+                              f"`{command}`. State the data's source and licence here before sharing."),
             "intended_use": spec.intended_use or "Research.",
             "limitations": spec.limitations or "Not stated.",
-            "datasets": list(spec.datasets),
-            "license": "other",
+            "license": "other",  # the training data's terms apply; the uploader must state them
         }
         export.save_pretrained(bundle, model_card_kwargs=facts)
         accelerator.print(f"model: {bundle} (zoo.load({str(bundle)!r}))")

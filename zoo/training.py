@@ -149,14 +149,22 @@ class Trainer:
         # Everything random in this step comes from (seed, step): exact resume, N-process == 1-process.
         torch.manual_seed(_mix(self.seed, 2, step, rank))
         latents = torch.Generator().manual_seed(_mix(self.seed, 3, step))
-        draws = iter(range(step * 1000, step * 1000 + 1000))  # real batches for this step
+        per_step = self.model.batches_per_step
+        draws = iter(range(step * per_step, (step + 1) * per_step))  # this step's real batches
+
+        def next_batch() -> dict[str, torch.Tensor]:
+            draw = next(draws, None)
+            if draw is None:
+                raise RuntimeError(f"{type(self.model).__name__}.training_step used more than its "
+                                   f"batches_per_step = {per_step} real batches; raise batches_per_step")
+            return self._local_batch(draw)
 
         def noise(n: int, dim: int) -> torch.Tensor:
             z = torch.randn(n * world, dim, generator=latents)[rank * n : (rank + 1) * n]
             return z.to(acc.device, self.model.dtype)
 
         return StepContext(step=step, backward=acc.backward, augment=self.augment, noise=noise,
-                           next_batch=lambda: self._local_batch(next(draws)))
+                           next_batch=next_batch)
 
     # -- the loop ------------------------------------------------------------------------------
     @contextlib.contextmanager

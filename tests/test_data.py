@@ -1,0 +1,75 @@
+"""Training folders: every layout, the bad-file rule, and group-aware splits."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from zoo.data import DataError, load_training_data, split_by_group
+
+
+def write(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def rgb(seed, h=20, w=30):
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def test_image_folder_with_csv_labels_and_groups(tmp_path):
+    rows = ["file,dx,lesion_id"]
+    for i in range(12):
+        write(tmp_path / "images" / f"img{i:02d}.jpg", rgb(i))
+        rows.append(f"img{i:02d}.jpg,{['df', 'mel', 'vasc'][i % 3]},L{i // 2}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    data = load_training_data(tmp_path, "class-conditional", (16, 24), 3, group_column="lesion_id", progress=False)
+    assert data.tensors["image"].shape == (12, 3, 16, 24) and data.tensors["image"].dtype == torch.uint8
+    assert data.class_names == ("df", "mel", "vasc") and data.tensors["label"].tolist() == [0, 1, 2] * 4
+    train, held = split_by_group(data, 0.3)
+    assert len(train) + len(held) == 12 and len(held) >= 4
+    assert not set(train.groups) & set(held.groups)  # shots of one lesion never on both sides
+    gray = load_training_data(tmp_path, "unconditional", (8, 8), 1, progress=False)
+    assert gray.tensors["image"].shape == (12, 1, 8, 8) and "label" not in gray.tensors
+
+
+def test_class_subfolders_16_bit_and_the_bad_file_rule(tmp_path):
+    write(tmp_path / "nv" / "a.png", rgb(1))
+    write(tmp_path / "mel" / "b.png", (np.random.default_rng(2).integers(0, 65536, (20, 30)) ).astype(np.uint16))
+    (tmp_path / "mel" / "broken.png").write_text("not an image")
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable images: .*broken\.png"):
+        data = load_training_data(tmp_path, "class-conditional", (10, 10), 3, progress=False)
+    assert data.class_names == ("mel", "nv") and len(data) == 2
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no images"):
+        load_training_data(tmp_path / "empty", "unconditional", (8, 8), 3, progress=False)
+    with pytest.raises(DataError, match="no such data folder"):
+        load_training_data(tmp_path / "nowhere", "unconditional", (8, 8), 3, progress=False)
+
+
+def test_translation_layouts(tmp_path):
+    for i in range(3):
+        write(tmp_path / "A" / f"{i}.png", rgb(i))
+        write(tmp_path / "B" / f"{i}.png", rgb(10 + i))
+    write(tmp_path / "B" / "extra.png", rgb(99))
+    unpaired = load_training_data(tmp_path, "unpaired-translation", (8, 12), 3, progress=False)
+    assert unpaired.tensors["A"].shape == unpaired.tensors["B"].shape == (4, 3, 8, 12)
+    with pytest.raises(DataError, match="no partner"):
+        write(tmp_path / "A" / "lonely.png", rgb(5))
+        load_training_data(tmp_path, "paired-translation", (8, 12), 3, progress=False)
+    (tmp_path / "A" / "lonely.png").unlink()
+    paired = load_training_data(tmp_path, "paired-translation", (8, 12), 3, progress=False)
+    assert len(paired) == 3
+
+
+def test_masked_layout_needs_every_mask(tmp_path):
+    for i in range(2):
+        write(tmp_path / "images" / f"{i}.png", rgb(i))
+        mask = np.zeros((20, 30), np.uint8)
+        mask[5:10, 5:15] = 255
+        write(tmp_path / "masks" / f"{i}.png", mask)
+    data = load_training_data(tmp_path, "masked-edit", (10, 15), 3, progress=False)
+    assert set(data.tensors["mask"].unique().tolist()) == {0, 255}
+    write(tmp_path / "images" / "2.png", rgb(2))
+    with pytest.raises(DataError, match="1 images have no mask"):
+        load_training_data(tmp_path, "masked-edit", (10, 15), 3, progress=False)

@@ -1,0 +1,155 @@
+"""The training engine: sharding, divergence guard, exact resume after SIGKILL, 2 processes on CPU."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+import zoo
+from test_dcgan_learns import synthetic_lesions
+from zoo.data import TrainingData
+from zoo.training import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--model", "dcgan-lesions", "--set", "image_size=[16,16]", "--set", "g_features=32",
+         "--set", "d_features=32", "--batch-size", "16", "--log-with", "none", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def lesion_folder(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lesions")
+    (root / "images").mkdir()
+    for i, x in enumerate(synthetic_lesions(64, size=16)):
+        Image.fromarray((((x + 1) / 2).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
+            root / "images" / f"{i:03d}.png")
+    return root
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(run / "model" / "generator.safetensors")
+
+
+class FakeAccelerator(SimpleNamespace):
+    """Just enough of accelerate.Accelerator to build a Trainer as process ``rank`` of ``world``."""
+
+    def __init__(self, rank, world):
+        super().__init__(process_index=rank, num_processes=world, device=torch.device("cpu"), is_main_process=rank == 0)
+
+    def prepare(self, *objects):
+        return objects
+
+    def register_for_checkpointing(self, obj):
+        pass
+
+    def backward(self, loss):
+        loss.backward()
+
+
+def test_each_process_gets_its_share_of_the_same_global_batch_and_latents():
+    data = TrainingData({"image": torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1).expand(40, 3, 8, 8).clone()})
+
+    def trainer(rank, world):
+        return Trainer(zoo.create("dcgan-lesions", image_size=8), data, batch_size=8, seed=5,
+                       accelerator=FakeAccelerator(rank, world), progress=False)
+
+    single, halves = trainer(0, 1), [trainer(r, 2) for r in range(2)]
+    for step in (0, 1, 4, 7):  # 7 crosses into the second epoch (5 batches of 8 per epoch)
+        whole = single._local_batch(step)["image"]
+        parts = [t._local_batch(step)["image"] for t in halves]
+        assert torch.equal(torch.cat(parts), whole)  # each rank its own half, together the global batch
+        assert not torch.equal(parts[0], parts[1])
+        z = single._context(step).noise(8, 100)
+        assert torch.equal(torch.cat([t._context(step).noise(4, 100) for t in halves]), z)
+    epoch0 = torch.cat([single._local_batch(s)["image"][:, 0, 0, 0] for s in range(5)])
+    assert sorted(((epoch0 + 1) * 127.5).round().long().tolist()) == list(range(40))  # a permutation per epoch
+
+
+def test_divergence_guard_stops_and_keeps_the_last_good_checkpoint(lesion_folder, tmp_path, monkeypatch, capsys):
+    from medgan_zoo_plugins.dcgan.model import DCGAN
+    from zoo.train import main
+
+    real_step = DCGAN.training_step
+
+    def blows_up(self, batch, optimizers, ctx):
+        logs = real_step(self, batch, optimizers, ctx)
+        return {**logs, "g_loss": float("nan")} if ctx.step == 5 else logs
+
+    monkeypatch.setattr(DCGAN, "training_step", blows_up)
+    with pytest.raises(SystemExit) as exit_:
+        main([*SMALL, "--data", str(lesion_folder), "--out", str(tmp_path), "--steps", "20", "--checkpoint-every", "2"])
+    assert exit_.value.code == 3
+    assert "g_loss became nan at step 5: training diverged" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-0000002", "step-0000004"]
+    assert not (tmp_path / "model").exists()
+
+
+def test_run_exports_a_bundle_with_card_samples_and_logs(lesion_folder, tmp_path):
+    from zoo.train import main
+
+    argv = [*SMALL, "--data", str(lesion_folder), "--out", str(tmp_path), "--steps", "12", "--sample-every", "6",
+            "--checkpoint-every", "4", "--keep", "2", "--ema", "0.9", "--augment", "translation,color"]
+    argv[argv.index("none")] = "tensorboard"
+    assert main(argv) == 0
+    pipe = zoo.load(str(tmp_path / "model"))
+    assert pipe(num_images=2).images[0].size == (16, 16) and pipe.model.trained
+    card = (tmp_path / "model" / "README.md").read_text()
+    assert "zoo train --model dcgan-lesions" in card and "64 samples" in card and "**Untrained.**" not in card
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step-0000006.png", "step-0000012.png"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-0000008", "step-0000012"]
+    assert list(tmp_path.rglob("events.out.tfevents.*"))
+
+
+def run_train(out: Path, data: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "zoo.train", *SMALL, "--data", str(data), "--out", str(out), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_sigkill_then_resume_ends_with_the_same_weights(lesion_folder, tmp_path):
+    common = ["--steps", "300", "--checkpoint-every", "40", "--ema", "0.95", "--augment", "translation,cutout"]
+    straight = run_train(tmp_path / "straight", lesion_folder, *common)
+    killed = run_train(tmp_path / "killed", lesion_folder, *common)
+    checkpoint = tmp_path / "killed" / "checkpoints" / "step-0000040"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(killed.pid, signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not (tmp_path / "killed" / "model").exists()
+    resumed = run_train(tmp_path / "killed", lesion_folder, *common, "--resume", "latest")
+    out = resumed.communicate()[0]
+    assert resumed.returncode == 0, out
+    assert "resumed from" in out
+    assert straight.wait() == 0, straight.communicate()[0]
+    a, b = weights(tmp_path / "straight"), weights(tmp_path / "killed")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_two_processes_on_cpu_match_one(lesion_folder, tmp_path):
+    # Without batch norm, 2 processes x 8 samples must follow 1 process x 16 up to float rounding
+    # (DDP averages the per-process mean gradients: the global mean).
+    steps = ["--steps", "20", "--checkpoint-every", "1000", "--set", "norm=none"]
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "zoo" / "train.py")]
+    two = subprocess.run([*launch, *SMALL, "--data", str(lesion_folder), "--out", str(tmp_path / "two"), *steps],
+                         capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert two.returncode == 0, two.stdout + two.stderr
+    one = run_train(tmp_path / "one", lesion_folder, *steps)
+    assert one.wait() == 0
+    other_seed = run_train(tmp_path / "seed1", lesion_folder, *steps, "--seed", "1")
+    assert other_seed.wait() == 0
+    a, b, c = weights(tmp_path / "two"), weights(tmp_path / "one"), weights(tmp_path / "seed1")
+
+    def distance(x, y):  # the largest relative L2 difference over all weight tensors
+        return max(((x[k] - y[k]).norm() / y[k].norm()).item() for k in y if y[k].is_floating_point() and y[k].norm() > 0)
+
+    print(f"relative weight distance: 2 processes vs 1 = {distance(a, b):.2e}; seed 1 vs seed 0 = {distance(c, b):.2e}")
+    assert distance(a, b) < 1e-3 < 0.5 < distance(c, b)
