@@ -153,3 +153,11 @@ def test_two_processes_on_cpu_match_one(lesion_folder, tmp_path):
 
     print(f"relative weight distance: 2 processes vs 1 = {distance(a, b):.2e}; seed 1 vs seed 0 = {distance(c, b):.2e}")
     assert distance(a, b) < 1e-3 < 0.5 < distance(c, b)
+
+
+def test_bf16_mixed_precision_on_cpu(lesion_folder, tmp_path):
+    run = run_train(tmp_path / "bf16", lesion_folder, "--steps", "3", "--mixed-precision", "bf16")
+    out = run.communicate()[0]
+    assert run.returncode == 0, out
+    pipe = zoo.load(str(tmp_path / "bf16" / "model"))
+    assert pipe.model.dtype == torch.float32 and torch.isfinite(pipe(num_images=2).tensors).all()

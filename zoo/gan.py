@@ -25,10 +25,11 @@ class UnconditionalGAN(GANModel):
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z)
 
-    def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999)) -> dict:
+    def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), **adam) -> dict:
+        """Adam for G and D; ``adam`` passes implementation options (``foreach=``, ``fused=``) through."""
         return {
-            "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **adam),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **adam),
         }
 
     def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:

@@ -99,6 +99,8 @@ class Trainer:
         augment: str | None = None,
         accelerator=None,
         progress: bool = True,
+        channels_last: bool = False,
+        optimizer_options: dict | None = None,
     ):
         from accelerate import Accelerator
 
@@ -113,9 +115,10 @@ class Trainer:
         self.state = TrainState()
         self.augment = build_augment(augment).to(acc.device)
 
-        model.to(acc.device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        model.to(acc.device, memory_format=self.memory_format)
         model.train()
-        optimizers = model.configure_optimizers(**({"lr": lr} if lr else {}))
+        optimizers = model.configure_optimizers(**({"lr": lr} if lr else {}), **(optimizer_options or {}))
         self.names = list(model.networks())
         prepared = acc.prepare(*[model.networks()[n] for n in self.names], *optimizers.values())
         self.wrapped = dict(zip(self.names, prepared[: len(self.names)]))
@@ -141,7 +144,8 @@ class Trainer:
         rank = self.accelerator.process_index
         idx = self._global_indices(draw)[rank * self.local_batch : (rank + 1) * self.local_batch]
         raw = {k: v[idx] for k, v in self.data.tensors.items()}
-        return to_model_batch(raw, self.accelerator.device, self.model.dtype)
+        batch = to_model_batch(raw, self.accelerator.device, self.model.dtype)
+        return {k: v.contiguous(memory_format=self.memory_format) if v.ndim == 4 else v for k, v in batch.items()}
 
     def _context(self, step: int) -> StepContext:
         acc = self.accelerator
