@@ -161,3 +161,32 @@ def test_bf16_mixed_precision_on_cpu(lesion_folder, tmp_path):
     assert run.returncode == 0, out
     pipe = zoo.load(str(tmp_path / "bf16" / "model"))
     assert pipe.model.dtype == torch.float32 and torch.isfinite(pipe(num_images=2).tensors).all()
+
+
+def test_a_family_can_take_several_real_batches_per_step():
+    from zoo.gan import UnconditionalGAN
+
+    seen = []
+
+    class Critic3(UnconditionalGAN):  # like WGAN-GP's extra critic steps
+        family = "critic3-test"
+        batches_per_step = 3
+
+        def __init__(self, image_size=(8, 8), channels: int = 3, latent_dim: int = 4):
+            super().__init__()
+            self.generator = torch.nn.Linear(latent_dim, 3 * 8 * 8)
+            self.discriminator = torch.nn.Linear(3 * 8 * 8, 1)
+
+        def training_step(self, batch, optimizers, ctx):
+            batches = [batch] + [ctx.next_batch() for _ in range(2)]
+            seen.append(torch.cat([b["image"][:, 0, 0, 0] for b in batches]))
+            if ctx.step == 1:
+                ctx.next_batch()  # one too many
+            return {"loss": 0.0}
+
+    data = TrainingData({"image": torch.arange(24, dtype=torch.uint8).view(24, 1, 1, 1).expand(24, 3, 8, 8).clone()})
+    trainer = Trainer(Critic3(), data, batch_size=4, accelerator=FakeAccelerator(0, 1), progress=False)
+    with pytest.raises(RuntimeError, match="more than its batches_per_step = 3"):
+        list(trainer.steps(2))
+    assert len(seen[0].unique()) == 12  # three distinct batches of 4 in step 0
+    assert not set(seen[0].tolist()) & set(seen[1].tolist())  # step 1 continues the epoch: all 24 seen once
