@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import build_augment
@@ -123,13 +124,14 @@ class Trainer:
         prepared = acc.prepare(*[model.networks()[n] for n in self.names], *optimizers.values())
         self.wrapped = dict(zip(self.names, prepared[: len(self.names)]))
         self.optimizers = dict(zip(optimizers, prepared[len(self.names):]))
-        self.ema = None
+        self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
         if ema_decay:
             from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-            self.ema = AveragedModel(model.networks()["generator"], multi_avg_fn=get_ema_multi_avg_fn(ema_decay),
-                                     use_buffers=True)
-            acc.register_for_checkpointing(self.ema)
+            for name in model.inference_networks:
+                self.ema[name] = AveragedModel(model.networks()[name], use_buffers=True,
+                                               multi_avg_fn=get_ema_multi_avg_fn(ema_decay))
+                acc.register_for_checkpointing(self.ema[name])
         acc.register_for_checkpointing(self.state)
 
     # -- data and randomness -----------------------------------------------------------------
@@ -211,8 +213,8 @@ class Trainer:
                         "checkpoint before it is intact; lower the learning rate (--lr) or the batch size, or "
                         "enable augmentation, and resume from it."
                     )
-                if self.ema is not None:
-                    self.ema.update_parameters(acc.unwrap_model(self.wrapped["generator"]))
+                for name, average in self.ema.items():
+                    average.update_parameters(acc.unwrap_model(self.wrapped[name]))
                 self.state.step += 1
                 self.state.history.append(logs)
                 rate = (self.state.step - first) * self.global_batch / max(time.perf_counter() - started, 1e-9)
@@ -223,11 +225,11 @@ class Trainer:
             bar.close()
 
     def export_model(self):
-        """A stand-alone copy of the model for saving: plain networks, EMA generator if enabled."""
+        """A stand-alone copy of the model for saving: plain networks, their EMA where enabled."""
         with self.unwrapped() as model:
             export = copy.deepcopy(model)
-        if self.ema is not None:
-            export.generator.load_state_dict(self.ema.module.state_dict())
+        for name, average in self.ema.items():
+            export.networks()[name].load_state_dict(average.module.state_dict())
         return export.eval()
 
     # -- checkpoints --------------------------------------------------------------------------
