@@ -14,7 +14,7 @@ from zoo.cli import EXAMPLES, main
 def test_list_and_filters(capsys):
     assert main(["list"]) == 0
     assert "dcgan-lesions" in capsys.readouterr().out
-    assert main(["list", "*lesion*", "--task", "unconditional", "--json"]) == 0
+    assert main(["list", "*lesion*", "--task", "unconditional", "--family", "dcgan", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == ["dcgan-lesions"]
     assert main(["list", "--task", "masked-edit", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []

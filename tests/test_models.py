@@ -154,9 +154,9 @@ def test_measured_metrics_go_to_model_index(tmp_path):
     model = zoo.create("dcgan-lesions", image_size=16)
     model.train()
     metric = zoo.Metric(name="SWD", value=0.1, dataset="synthetic lesions 16px",
-                        command="pytest tests/test_dcgan_learns.py -s")
+                        command="pytest tests/test_learning.py -s")
     model.save_pretrained(tmp_path, model_card_kwargs={"metrics": [metric]})
     card = ModelCard.load(tmp_path / "README.md")
     (result,) = card.data.eval_results
     assert (result.metric_name, result.metric_value, result.dataset_type) == ("SWD", 0.1, "synthetic-lesions-16px")
-    assert "| SWD | 0.1 | synthetic lesions 16px | `pytest tests/test_dcgan_learns.py -s` |" in card.text
+    assert "| SWD | 0.1 | synthetic lesions 16px | `pytest tests/test_learning.py -s` |" in card.text

@@ -15,7 +15,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 import zoo
-from test_dcgan_learns import synthetic_lesions
+from test_learning import synthetic_lesions
 from zoo.data import TrainingData
 from zoo.training import Trainer
 

@@ -27,3 +27,14 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     if kind in ("hinge", "wasserstein"):
         return -fake.mean()
     raise ValueError(f"unknown GAN loss {kind!r}; use 'bce', 'hinge' or 'wasserstein'")
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP's penalty: (||grad_x critic(x)|| - 1)^2 on random interpolates of real and fake.
+
+    ``create_graph=True`` keeps the gradient differentiable, so the penalty trains the critic.
+    """
+    eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
+    mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()

@@ -1,0 +1,78 @@
+"""Every family learns: on a tiny synthetic set in its modality, samples move measurably toward the data."""
+
+import pytest
+import torch
+
+import zoo
+from zoo.metrics import sliced_wasserstein
+from zoo.training import train_steps
+
+
+def synthetic_lesions(n: int, size: int = 16, seed: int = 0) -> torch.Tensor:
+    """Skin-coloured squares with one dark round 'lesion' of random position and size, in [-1, 1]."""
+    gen = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    cy, cx = (torch.rand(2, n, 1, 1, generator=gen) * size * 0.5 + size * 0.25).unbind(0)
+    radius = torch.rand(n, 1, 1, generator=gen) * size * 0.15 + size * 0.12
+    inside = (((yy - cy) ** 2 + (xx - cx) ** 2) < radius**2).float()[:, None]
+    skin = torch.tensor([0.85, 0.65, 0.55]).view(1, 3, 1, 1)
+    lesion = torch.tensor([0.35, 0.2, 0.15]).view(1, 3, 1, 1)
+    images = skin * (1 - inside) + lesion * inside + 0.03 * torch.randn(n, 3, size, size, generator=gen)
+    return images.clamp(0, 1) * 2 - 1
+
+
+def synthetic_radiographs(n: int, size=(16, 32), seed: int = 0) -> torch.Tensor:
+    """Grayscale 1:2 images: a dark jaw-like band with 3-5 bright 'teeth' of random width, in [-1, 1]."""
+    gen = torch.Generator().manual_seed(seed)
+    h, w = size
+    images = torch.full((n, 1, h, w), 0.15)
+    images[:, :, h // 4 : 3 * h // 4] = 0.35
+    for i in range(n):
+        for _ in range(int(torch.randint(3, 6, (1,), generator=gen))):
+            x = int(torch.randint(0, w - 4, (1,), generator=gen))
+            images[i, :, h // 4 + 1 : 3 * h // 4 - 1, x : x + int(torch.randint(2, 5, (1,), generator=gen))] = 0.9
+    return (images + 0.02 * torch.randn(images.shape, generator=gen)).clamp(0, 1) * 2 - 1
+
+
+# Tiny versions of every built-in noise-to-image family, and data in their modality. A family added
+# to the zoo without an entry here fails test_every_family_has_a_learning_test.
+TINY = {
+    "dcgan-lesions": ({"image_size": (16, 16), "g_features": 64, "d_features": 64}, synthetic_lesions, 300),
+    "sngan-lesions": ({"image_size": (16, 16), "g_features": 64, "d_features": 64}, synthetic_lesions, 300),
+    "wgan-gp-dental": ({"image_size": (16, 32), "g_features": 64, "d_features": 64}, synthetic_radiographs, 150),
+}
+
+
+def test_every_family_has_a_learning_test():
+    builtin = {m for m in zoo.list_models(task="unconditional")
+               if zoo.info(m).model_class.__module__.startswith("medgan_zoo_plugins.")}
+    assert builtin <= set(TINY), f"add a learning test for {sorted(builtin - set(TINY))}"
+
+
+@pytest.mark.parametrize("model_id", sorted(TINY))
+def test_samples_move_toward_the_data(model_id):
+    overrides, make_data, steps = TINY[model_id]
+    torch.manual_seed(0)
+    model = zoo.create(model_id, **overrides)
+    data = make_data(256) if make_data is synthetic_lesions else make_data(256, size=overrides["image_size"])
+    pipe = zoo.pipeline_for(model)
+
+    def distance() -> float:
+        samples = pipe(num_images=256, seed=123).tensors * 2 - 1
+        return sliced_wasserstein(samples, data)
+
+    before = distance()
+    history = train_steps(model, data, steps=steps, batch_size=32, progress=False)
+    after = distance()
+    print(f"{model_id}: sliced Wasserstein to data: before {before:.3f}, after {steps} steps {after:.3f}")
+    assert len(history) == steps and all(torch.isfinite(torch.tensor(list(h.values()))).all() for h in history)
+    assert after < 0.5 * before
+    # Samples have picked up the data's intensity statistics, not just collapsed to grey.
+    samples = pipe(num_images=256, seed=123).tensors
+    assert torch.allclose(samples.mean((0, 2, 3)), ((data + 1) / 2).mean((0, 2, 3)), atol=0.08)
+
+
+def test_training_data_of_the_wrong_size_is_named():
+    model = zoo.create("dcgan-lesions", image_size=(16, 24))
+    with pytest.raises(ValueError, match=r"N x 3 x 16 x 24 .* got \(4, 3, 32, 32\)"):
+        train_steps(model, torch.zeros(4, 3, 32, 32), steps=1)
