@@ -32,3 +32,11 @@ class ConfigError(ZooError):
 
 class ImageInputError(ZooError, ValueError):
     """An input image or mask that cannot be used as given."""
+
+
+class MissingExtraError(ImageInputError, ImportError):
+    """An input needs an optional extra (``pip install "medgan-zoo[dicom]"``) that is not installed.
+
+    Data loaders that skip unreadable files must not skip these: every file would be "unreadable"
+    and the install hint would be lost behind a count.
+    """

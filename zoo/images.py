@@ -1,4 +1,4 @@
-"""Images in, images out: any path, PIL image, numpy array or tensor; any size; 8 or 16 bit.
+"""Images in, images out: any path, PIL image, numpy array, tensor or DICOM; any size; 8 or 16 bit.
 
 Internally a model sees a float tensor in [-1, 1] with its own channel count and size; users get
 back PIL images at their input's size, in their input's mode where that makes sense (a 16-bit
@@ -7,6 +7,7 @@ grayscale X-ray stays 16-bit; an alpha channel is carried through untouched).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -16,9 +17,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
-from .errors import ImageInputError
+from .errors import ImageInputError, MissingExtraError
 
+# A pydicom.Dataset is accepted too; it is left out here so that pydicom stays an optional extra.
 ImageLike = Union[str, Path, Image.Image, np.ndarray, torch.Tensor]
+
+DICOM_SUFFIXES = {".dcm", ".dicom"}
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)  # ITU-R 601, as PIL's "L" mode
 

@@ -16,7 +16,7 @@ def zoo_register_models(registry):
             modality="dental x-ray",
             description=(
                 "WGAN-GP for grayscale panoramic dental radiographs, 256 x 128 (W x H) by default: a 128-d "
-                "latent, a dense layer to 256 maps at 8 x 4, nearest-neighbour + 3x3 conv up-sampling with "
+                "latent, a dense layer to 128 maps at 8 x 4 (W x H), nearest-neighbour + 3x3 conv up-sampling with "
                 "batch norm, and a critic with layer norm (no batch norm), gradient penalty 10, 5 critic steps "
                 "per generator step, Adam(1e-4, betas 0, 0.9). Odd sizes on request, e.g. "
                 "zoo.create('wgan-gp-dental', image_size=(287, 508))."
