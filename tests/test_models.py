@@ -160,3 +160,12 @@ def test_measured_metrics_go_to_model_index(tmp_path):
     (result,) = card.data.eval_results
     assert (result.metric_name, result.metric_value, result.dataset_type) == ("SWD", 0.1, "synthetic-lesions-16px")
     assert "| SWD | 0.1 | synthetic lesions 16px | `pytest tests/test_learning.py -s` |" in card.text
+
+
+@pytest.mark.parametrize("size", [(287, 508), (45, 70), (33, 17), (128, 256)])
+@pytest.mark.parametrize("model_id", [m for m in zoo.list_models(task="unconditional")])
+def test_odd_sizes_come_out_exact(model_id, size):
+    model = zoo.create(model_id, image_size=size, g_features=16, d_features=16)
+    images = model.generate(torch.randn(2, model.config["latent_dim"]))
+    assert tuple(images.shape) == (2, model.channels, *size)
+    assert model.discriminator(images).shape == (2,)

@@ -87,7 +87,7 @@ class MultiScaleDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs = []
         for i, disc in enumerate(self.scales):
-            outputs.append(disc(x).flatten(1).mean(1))
+            outputs.append(disc(x).reshape(x.shape[0], -1).mean(1))
             if i + 1 < len(self.scales):
                 x = F.avg_pool2d(x, 2)
         return torch.stack(outputs).mean(0)

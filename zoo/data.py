@@ -30,10 +30,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ImageInputError, ZooError
-from .images import match_channels, read_image, resize
+from .errors import ImageInputError, MissingExtraError, ZooError
+from .images import DICOM_SUFFIXES, match_channels, read_image, resize
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"} | DICOM_SUFFIXES
 
 
 class DataError(ZooError):
@@ -72,6 +72,8 @@ def list_images(folder: Path) -> list[Path]:
 def _decode(path: Path, size: tuple[int, int], channels: int) -> torch.Tensor | None:
     try:
         image = read_image(path)
+    except MissingExtraError:
+        raise  # not a bad file: every DICOM would be "unreadable" and the install hint lost
     except (ImageInputError, OSError):
         return None
     pixels = resize(match_channels(image.pixels, channels), size)[0]

@@ -76,4 +76,4 @@ class ConvDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten(1)
+        return self.net(x).flatten()  # one logit per image: (N,)
