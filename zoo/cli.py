@@ -66,18 +66,68 @@ def _cmd_generate(args) -> int:
 
     import zoo
 
+    from .images import to_pil
+
+    if args.interpolate is not None:
+        return _generate_walk(args)
+    walk_only = [flag for flag, value in (("--steps", args.steps), ("--frame-ms", args.frame_ms), ("--mode", args.mode))
+                 if value is not None]
+    if walk_only:
+        raise ValueError(f"{', '.join(walk_only)}: for a latent walk only; add --interpolate SEED_A SEED_B")
     args.out.mkdir(parents=True, exist_ok=True)  # fail on a bad output path before any work
     pipe = zoo.load(args.model, revision=args.revision, device=args.device)
-    kwargs = dict(num_images=args.num_images, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)
+    _check_sixteen_bit(pipe, args)
+    n = 16 if args.num_images is None else args.num_images
+    kwargs = dict(num_images=n, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)
     if args.labels:
         if pipe.task != "class-conditional":
             raise ValueError(f"--labels needs a class-conditional model; {args.model} is {pipe.task}")
         kwargs["labels"] = args.labels
     out = pipe(**kwargs)
     stem = Path(pipe.model.model_id).name
-    for i, image in enumerate(tqdm(out.images, desc="saving", unit="image", delay=1.0)):
+    for i, pixels in enumerate(tqdm(out.tensors, desc="saving", unit="image", delay=1.0)):
+        image = to_pil(pixels, sixteen_bit=True) if args.sixteen_bit else out.images[i]
         image.save(args.out / f"{stem}-seed{args.seed}-{i:04d}.png")
     print(f"wrote {len(out.images)} images to {args.out}")
+    return 0
+
+
+def _check_sixteen_bit(pipe, args) -> None:
+    if args.sixteen_bit and pipe.channels != 1:
+        raise ValueError(f"--sixteen-bit needs a grayscale (1-channel) model; {args.model} makes "
+                         f"{pipe.channels}-channel images, saved at 8 bits per channel (drop --sixteen-bit)")
+
+
+def _generate_walk(args) -> int:
+    """--interpolate A B: one strip PNG (frames side by side) or one animated GIF."""
+    import torch
+
+    import zoo
+
+    from .images import to_pil
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".png", ".gif") or args.out.is_dir():
+        raise ValueError(f"with --interpolate, -o names one file: walk.png (the frames side by side) or walk.gif "
+                         f"(an animation); got {args.out}")
+    if args.num_images is not None or args.labels:
+        raise ValueError("-n and --labels do not apply to --interpolate; the number of frames is --steps")
+    if suffix == ".gif" and args.sixteen_bit:
+        raise ValueError("GIF frames are 8-bit; write a 16-bit walk as a strip: -o walk.png")
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # fail on a bad output path before any work
+    pipe = zoo.load(args.model, revision=args.revision, device=args.device)
+    if not hasattr(pipe, "interpolate"):
+        raise ValueError(f"--interpolate needs an unconditional model; {args.model} is {pipe.task}")
+    _check_sixteen_bit(pipe, args)
+    seed_a, seed_b = args.interpolate
+    out = pipe.interpolate(seed_a, seed_b, steps=args.steps or 8, truncation=args.truncation, mode=args.mode or "slerp")
+    if suffix == ".gif":
+        first, *rest = out.images
+        # Pillow merges identical consecutive frames into one longer frame; the timing stays the same.
+        first.save(args.out, save_all=True, append_images=rest, loop=0, duration=args.frame_ms or 120)
+    else:
+        to_pil(torch.cat(list(out.tensors), dim=-1), sixteen_bit=args.sixteen_bit).save(args.out)
+    print(f"wrote a {len(out)}-frame walk from seed {seed_a} to seed {seed_b} to {args.out}")
     return 0
 
 
@@ -155,10 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_info)
 
-    p = verb("generate", "Sample images from a generative model and write PNGs.")
+    p = verb("generate", "Sample images from a generative model and write PNGs, or a latent walk (--interpolate).")
     p.add_argument("model", help="model id, Hub repo id (owner/name) or local folder")
-    p.add_argument("-n", "--num-images", type=_positive_int, default=16)
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("-n", "--num-images", type=_positive_int, default=None, help="how many images (default 16)")
+    p.add_argument("-o", "--out", type=Path, required=True,
+                   help="output folder; with --interpolate one file, walk.png (a strip) or walk.gif")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--truncation", type=_positive_float, default=None,
                    help="re-draw latent components with |z| above this")
@@ -166,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=64)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ...")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit")
+    p.add_argument("--sixteen-bit", action="store_true", help="16-bit PNGs (grayscale models only)")
+    p.add_argument("--interpolate", nargs=2, type=int, metavar=("SEED_A", "SEED_B"),
+                   help="walk from SEED_A's sample to SEED_B's (unconditional models)")
+    p.add_argument("--steps", type=_positive_int, default=None, help="frames in the walk (default 8)")
+    p.add_argument("--mode", choices=("slerp", "lerp"), default=None,
+                   help="walk on the sphere (slerp, default) or a straight line (lerp)")
+    p.add_argument("--frame-ms", type=_positive_int, default=None, help="GIF frame duration in ms (default 120)")
     p.set_defaults(func=_cmd_generate)
 
     p = verb("card", "Print the model card (README.md) of a model.")

@@ -31,7 +31,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import ImageInputError, MissingExtraError, ZooError
-from .images import DICOM_SUFFIXES, match_channels, read_image, resize
+from .dicom import DICOM_SUFFIXES
+from .images import match_channels, read_image, resize
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"} | DICOM_SUFFIXES
 

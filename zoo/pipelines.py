@@ -108,12 +108,21 @@ class UnconditionalPipeline(_GenerationPipeline):
         z = self.model.sample_latents(_count("num_images", num_images), seeded_generator(seed), truncation)
         return self._generate(z, None, batch_size, progress)
 
-    def interpolate(self, seed_a: int = 0, seed_b: int = 1, steps: int = 8, truncation: float | None = None) -> ImageOutput:
-        """``steps`` images along a spherical path between the latents of two seeds."""
+    def interpolate(
+        self, seed_a: int = 0, seed_b: int = 1, steps: int = 8, truncation: float | None = None, mode: str = "slerp",
+    ) -> ImageOutput:
+        """``steps`` images on a path between the latents of two seeds; the ends are those seeds' samples.
+
+        ``mode="slerp"`` (spherical) keeps the latent norm that Gaussian latents concentrate at;
+        ``"lerp"`` (straight line) dips toward 0 halfway, so its middle frames look averaged.
+        """
+        if mode not in ("slerp", "lerp"):
+            raise ValueError(f"mode must be 'slerp' or 'lerp', got {mode!r}")
         a = self.model.sample_latents(1, seeded_generator(seed_a), truncation)
         b = self.model.sample_latents(1, seeded_generator(seed_b), truncation)
         t = torch.linspace(0, 1, _count("steps", steps))[:, None]
-        return self._generate(slerp(a, b, t), None, batch_size=64, progress=False)
+        z = slerp(a, b, t) if mode == "slerp" else torch.lerp(a, b, t)  # torch.lerp is exact at t = 0 and 1
+        return self._generate(z, None, batch_size=64, progress=False)
 
 
 class ClassConditionalPipeline(_GenerationPipeline):
