@@ -31,11 +31,14 @@ def _cmd_list(args) -> int:
     if args.json:
         print(json.dumps(ids))
         return 0
+    if ids:
+        print(f"{'id':<24} {'family':<10} {'task':<22} {'modality':<16} {'H x W x C':<12} weights")
     for model_id in ids:
         spec = zoo.info(model_id)
         h, w = spec.image_size
-        state = "trained" if spec.trained else "untrained"
-        print(f"{model_id:<24} {spec.family:<10} {spec.task:<22} {spec.modality:<16} {h}x{w}x{spec.channels}  {state}")
+        weights = ("trained" if spec.trained else "untrained placeholder") if (
+            spec.has_embedded_weights or spec.hub_repo) else "none yet (zoo train)"
+        print(f"{model_id:<24} {spec.family:<10} {spec.task:<22} {spec.modality:<16} {f'{h}x{w}x{spec.channels}':<12} {weights}")
     if not ids:
         print("no model matches", file=sys.stderr)
     return 0

@@ -51,8 +51,8 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str,
             raise WeightsError(f"{name} has no Hub repo, so revision {revision!r} cannot be resolved; "
                                "its only weights are the ones embedded in the package (load it without revision).")
         raise WeightsError(
-            f"{name} has no published weights yet (none embedded, no Hub repo). "
-            f"Create an untrained model with zoo.create({name!r}) and train it."
+            f"{name} has no published weights yet (none embedded, no Hub repo). Train it: "
+            f"`zoo train --model {name} --data DIR --out runs/{name}`, then load runs/{name}/model."
         )
     if _REPO_ID.match(name) and not name.startswith((".", "/", "~")):
         return name, revision, False
