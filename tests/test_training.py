@@ -190,3 +190,19 @@ def test_a_family_can_take_several_real_batches_per_step():
         list(trainer.steps(2))
     assert len(seen[0].unique()) == 12  # three distinct batches of 4 in step 0
     assert not set(seen[0].tolist()) & set(seen[1].tolist())  # step 1 continues the epoch: all 24 seen once
+
+
+def test_ema_warms_up_instead_of_keeping_the_initial_weights():
+    from torch.optim.swa_utils import AveragedModel
+
+    from zoo.training import ema_with_warmup
+
+    net = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.zeros_(net.weight)
+    ema = AveragedModel(net, multi_avg_fn=ema_with_warmup(0.999), use_buffers=True)
+    ema.update_parameters(net)  # the first update copies: the average starts at the initial 0
+    with torch.no_grad():
+        net.weight.fill_(1.0)  # training moved the weights
+    for _ in range(249):
+        ema.update_parameters(net)
+    assert ema.module.weight.item() > 0.95  # a plain 0.999 EMA would still sit at 1 - 0.999**249 = 0.22

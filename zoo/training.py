@@ -43,6 +43,22 @@ def _mix(*parts: int) -> int:
     return value & 0x7FFFFFFFFFFFFFFF
 
 
+def ema_with_warmup(decay: float):
+    """An EMA update for ``AveragedModel`` whose decay ramps up as min(decay, (1 + n) / (10 + n)).
+
+    A plain 0.999 EMA still holds 0.999**250 = 78 % of the random initial weights after 250 steps;
+    the ramp lets the average follow the early, fast-moving weights, then settle at ``decay``.
+    """
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = float(num_averaged)
+        weight = 1 - min(decay, (1 + n) / (10 + n))
+        torch._foreach_lerp_(averaged, current, weight)
+
+    return update
+
+
 @dataclass
 class StepContext:
     """What a family's ``training_step`` may use besides its batch and optimizers."""
@@ -126,11 +142,11 @@ class Trainer:
         self.optimizers = dict(zip(optimizers, prepared[len(self.names):]))
         self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
         if ema_decay:
-            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+            from torch.optim.swa_utils import AveragedModel
 
             for name in model.inference_networks:
                 self.ema[name] = AveragedModel(model.networks()[name], use_buffers=True,
-                                               multi_avg_fn=get_ema_multi_avg_fn(ema_decay))
+                                               multi_avg_fn=ema_with_warmup(ema_decay))
                 acc.register_for_checkpointing(self.ema[name])
         acc.register_for_checkpointing(self.state)
 
