@@ -197,12 +197,14 @@ def test_ema_warms_up_instead_of_keeping_the_initial_weights():
 
     from zoo.training import ema_with_warmup
 
-    net = torch.nn.Linear(1, 1, bias=False)
-    torch.nn.init.zeros_(net.weight)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 1, bias=False), torch.nn.BatchNorm2d(1))  # int buffer too
+    torch.nn.init.zeros_(net[0].weight)
     ema = AveragedModel(net, multi_avg_fn=ema_with_warmup(0.999), use_buffers=True)
     ema.update_parameters(net)  # the first update copies: the average starts at the initial 0
+    net(torch.randn(4, 1, 2, 2))  # a training forward moves batch norm's buffers, counter included
     with torch.no_grad():
-        net.weight.fill_(1.0)  # training moved the weights
+        net[0].weight.fill_(1.0)  # training moved the weights
     for _ in range(249):
         ema.update_parameters(net)
-    assert ema.module.weight.item() > 0.95  # a plain 0.999 EMA would still sit at 1 - 0.999**249 = 0.22
+    assert ema.module[0].weight.item() > 0.95  # a plain 0.999 EMA would still sit at 1 - 0.999**249 = 0.22
+    assert ema.module[1].num_batches_tracked.item() == 1

@@ -54,7 +54,12 @@ def ema_with_warmup(decay: float):
     def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
         n = float(num_averaged)
         weight = 1 - min(decay, (1 + n) / (10 + n))
-        torch._foreach_lerp_(averaged, current, weight)
+        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
+        if floats:
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], weight)
+        for a, c in zip(averaged, current):  # integer buffers (batch norm's counter) are copied
+            if not a.is_floating_point():
+                a.copy_(c)
 
     return update
 
