@@ -73,3 +73,33 @@ def test_masked_layout_needs_every_mask(tmp_path):
     write(tmp_path / "images" / "2.png", rgb(2))
     with pytest.raises(DataError, match="1 images have no mask"):
         load_training_data(tmp_path, "masked-edit", (10, 15), 3, progress=False)
+
+
+def flat(value, h=20, w=30):
+    return np.full((h, w, 3), value, dtype=np.uint8)
+
+
+def test_pairs_stay_paired_and_unpaired_files_match_the_samples(tmp_path):
+    for i in range(3):
+        write(tmp_path / "A" / f"{i}.png", flat(10 * i))
+        write(tmp_path / "B" / f"{i}.png", flat(100 + 10 * i))
+    paired = load_training_data(tmp_path, "paired-translation", (8, 12), 3, progress=False)
+    assert paired.tensors["A"][:, 0, 0, 0].tolist() == [0, 10, 20]
+    assert paired.tensors["B"][:, 0, 0, 0].tolist() == [100, 110, 120]
+    for i in range(3, 6):
+        write(tmp_path / "B" / f"{i}.png", flat(100 + 10 * i))
+    unpaired = load_training_data(tmp_path, "unpaired-translation", (8, 12), 3, progress=False)
+    assert len(unpaired.files) == len(unpaired) == 6
+    assert sorted(unpaired.tensors["B"][:, 0, 0, 0].tolist()) == [100, 110, 120, 130, 140, 150]
+    train, held = split_by_group(unpaired, 0.3)
+    assert len(train) + len(held) == 6
+
+
+def test_group_column_must_exist_and_cover_every_image(tmp_path):
+    write(tmp_path / "images" / "a.png", rgb(1))
+    write(tmp_path / "images" / "b.png", rgb(2))
+    (tmp_path / "labels.csv").write_text("file,dx,lesion_id\na.png,nv,L1\n")
+    with pytest.raises(DataError, match="no column 'lesionid' to group by"):
+        load_training_data(tmp_path, "unconditional", (8, 8), 3, group_column="lesionid", progress=False)
+    with pytest.raises(DataError, match=r"1 images have no row in .*labels\.csv: b\.png"):
+        load_training_data(tmp_path, "unconditional", (8, 8), 3, group_column="lesion_id", progress=False)

@@ -208,3 +208,21 @@ def test_ema_warms_up_instead_of_keeping_the_initial_weights():
         ema.update_parameters(net)
     assert ema.module[0].weight.item() > 0.95  # a plain 0.999 EMA would still sit at 1 - 0.999**249 = 0.22
     assert ema.module[1].num_batches_tracked.item() == 1
+
+
+def test_resume_with_another_setup_and_bad_options_are_clear_errors(lesion_folder, tmp_path, capsys):
+    from zoo.train import main
+
+    base = [*SMALL, "--data", str(lesion_folder), "--out", str(tmp_path), "--steps", "2", "--checkpoint-every", "1"]
+    assert main(base) == 0
+    assert main(base) == 2  # the folder holds a run: not silently overwritten
+    assert "--resume latest" in capsys.readouterr().err
+    assert main([*base, "--steps", "3", "--resume", "latest", "--set", "g_features=16"]) == 2
+    assert "resume with the same --set overrides and --ema" in capsys.readouterr().err
+    assert main([*base, "--steps", "3", "--resume", "latest"]) == 0  # the same setup resumes
+    for bad in (["--batch-size", "0"], ["--ema", "1.5"], ["--keep", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*base, *bad])
+        assert exit_.value.code == 2
+    assert main([*base[:-4], "--out", str(tmp_path / "x"), "--set", "g_feature=3"]) == 2
+    assert "has no argument ['g_feature']" in capsys.readouterr().err

@@ -56,7 +56,14 @@ def create(model_id: str, **overrides: Any) -> GANModel:
     ``zoo.create("dcgan-lesions", image_size=(128, 96))``
     """
     spec = info(model_id)
-    model = spec.model_class(**{**spec.defaults, **overrides})
+    unknown = set(overrides) - set(spec.constructor_defaults())
+    if unknown:
+        raise ConfigError(f"{model_id} ({spec.model_class.__name__}) has no argument {sorted(unknown)}; "
+                          f"its arguments are {sorted(spec.constructor_defaults())}")
+    try:
+        model = spec.model_class(**{**spec.defaults, **overrides})
+    except (TypeError, ValueError, IndexError) as exc:
+        raise ConfigError(f"cannot build {model_id} with {overrides}: {exc}") from None
     model.model_id = model_id
     return model
 

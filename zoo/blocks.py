@@ -59,6 +59,17 @@ def down_block(cin: int, cout: int, norm: str | None = "batch", act: str = "lrel
     return nn.Sequential(maybe_spectral(conv, spectral), norm_layer(norm, cout), activation(act))
 
 
+def as_size(image_size, smallest: int = 8) -> tuple[int, int]:
+    """(H, W) from an int (square) or a pair of ints; anything else is an error that says so."""
+    pair = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size) if isinstance(
+        image_size, (list, tuple)) else None
+    if pair is None or len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"image_size must be an int or (H, W) ints, e.g. 64 or (128, 256); got {image_size!r}")
+    if min(pair) < smallest:
+        raise ValueError(f"image_size must be at least {smallest} x {smallest}, got {pair}")
+    return pair
+
+
 def num_halvings(image_size: tuple[int, int], smallest: int = 4) -> int:
     """How many times the shorter side can be halved before it drops below ``smallest``."""
     return max(1, int(math.floor(math.log2(min(image_size) / smallest))))

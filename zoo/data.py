@@ -176,6 +176,12 @@ def _load_images(root, task, size, channels, class_names, label_column, group_co
     if group_column:
         if not rows:
             raise DataError(f"--group-column {group_column!r} needs {csv_path}")
+        if group_column not in next(iter(rows.values())):
+            raise DataError(f"{csv_path} has no column {group_column!r} to group by; its columns are "
+                            f"{list(next(iter(rows.values())))}")
+        missing = [p.name for p in kept if _row(rows, p) is None]
+        if missing:  # an image without a group could sit on both sides of a split: stop
+            raise DataError(f"{len(missing)} images have no row in {csv_path}: {', '.join(missing[:10])}")
         groups = [(_row(rows, p) or {}).get(group_column) or p.name for p in kept]
     return TrainingData(tensors, names, [str(p) for p in kept], groups)
 
@@ -209,6 +215,7 @@ def _load_pairs(root: Path, paired: bool, size, channels, progress) -> TrainingD
     else:  # unpaired: every A meets a random B; the longer side sets the length
         n = max(len(a), len(b))
         order = random.Random(0).sample(range(n), n)
+        kept_a = [kept_a[i % len(a)] for i in range(n)]
         a = a[[i % len(a) for i in range(n)]]
         b = b[[order[i] % len(b) for i in range(n)]]
     return TrainingData({"A": a, "B": b}, files=[str(p) for p in kept_a])

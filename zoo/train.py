@@ -40,27 +40,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="registry id, e.g. dcgan-lesions (zoo list)")
     parser.add_argument("--data", required=True, type=Path, help="training folder (layout: see zoo/data.py)")
     parser.add_argument("--out", required=True, type=Path, help="run folder")
-    parser.add_argument("--steps", type=int, default=2000, help="total generator steps (default 2000)")
-    parser.add_argument("--batch-size", type=int, default=32, help="global batch, split over processes")
+    parser.add_argument("--steps", type=_positive, default=2000, help="total generator steps (default 2000)")
+    parser.add_argument("--batch-size", type=_positive, default=32, help="global batch, split over processes")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor override, JSON value: --set image_size=[128,96] --set g_features=128")
-    parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")
+    parser.add_argument("--ema", type=_decay, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")
     parser.add_argument("--augment", default="", help="DiffAugment policy: comma-separated translation,cutout,color")
-    parser.add_argument("--checkpoint-every", type=int, default=500)
-    parser.add_argument("--keep", type=int, default=3, help="checkpoints kept (the newest)")
-    parser.add_argument("--sample-every", type=int, default=250, help="write samples/step-N.png every N steps")
-    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--checkpoint-every", type=_positive, default=500)
+    parser.add_argument("--keep", type=_positive, default=3, help="checkpoints kept (the newest)")
+    parser.add_argument("--sample-every", type=_positive, default=250, help="write samples/step-N.png every N steps")
+    parser.add_argument("--log-every", type=_positive, default=10)
     parser.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
     parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class")
     parser.add_argument("--group-column", default=None, help="labels.csv column grouping shots (lesion_id)")
     parser.add_argument("--holdout", type=float, default=0.0, help="fraction held out, split by --group-column")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the held-out split (kept apart from --seed)")
     parser.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=None,
                         help="default: accelerate's setting (accelerate launch --mixed_precision ...)")
     parser.add_argument("--log-with", default="auto", help="'tensorboard', 'none' or 'auto' (tensorboard if installed)")
     parser.add_argument("--no-progress", action="store_true")
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _decay(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1) (0: off), got {value}")
+    return value
 
 
 def parse_overrides(items: list[str]) -> dict:
@@ -118,16 +133,24 @@ def grid_image(pixels: torch.Tensor, columns: int = 8) -> np.ndarray:
 
 def run(args: argparse.Namespace, command: str) -> Path:
     """Train as ``args`` say; returns the exported model folder."""
-    from accelerate import Accelerator
     from PIL import Image
 
     import zoo
     from zoo.data import load_training_data, split_by_group
-    from zoo.errors import ZooError
-    from zoo.training import Trainer, TrainingDiverged, _cpu_only, latest_checkpoint
+    from zoo.errors import MissingExtraError, ZooError
+    from zoo.training import Trainer, TrainingDiverged, latest_checkpoint, needs_cpu_flag
+
+    try:
+        from accelerate import Accelerator
+    except ImportError:
+        raise MissingExtraError('training needs accelerate: pip install "medgan-zoo[train]"') from None
 
     out: Path = args.out
-    accelerator = Accelerator(cpu=_cpu_only(), mixed_precision=args.mixed_precision,
+    checkpoints = out / "checkpoints"
+    if not args.resume and latest_checkpoint(checkpoints) is not None:  # before any slow work
+        raise ZooError(f"{out} already holds checkpoints of a run: continue it with --resume latest, "
+                       "or start afresh in another --out folder")
+    accelerator = Accelerator(cpu=needs_cpu_flag(), mixed_precision=args.mixed_precision,
                               log_with=_log_with(args.log_with), project_dir=str(out))
     torch.manual_seed(args.seed)  # the initial weights, like everything after them, follow --seed
     model = zoo.create(args.model, **parse_overrides(args.set))
@@ -138,14 +161,13 @@ def run(args: argparse.Namespace, command: str) -> Path:
                               progress=accelerator.is_main_process and not args.no_progress)
     held = None
     if args.holdout:
-        data, held = split_by_group(data, args.holdout, seed=args.seed)
-    accelerator.print(f"data: {args.data}: {data.describe()}" + (f"; held out {len(held)}" if held else ""))
+        data, held = split_by_group(data, args.holdout, seed=args.split_seed)
+        if accelerator.is_main_process:  # what the model never saw, for evaluation
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "heldout.txt").write_text("\n".join(held.files) + "\n")
+    accelerator.print(f"data: {args.data}: {data.describe()}" + (f"; held out {len(held)} (heldout.txt)" if held else ""))
     trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress)
-    checkpoints = out / "checkpoints"
-    if not args.resume and latest_checkpoint(checkpoints) is not None:
-        raise ZooError(f"{out} already holds checkpoints of a run: continue it with --resume latest, "
-                       "or start afresh in another --out folder")
     if args.resume:
         path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
         if path is None:
@@ -161,10 +183,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
     def save_samples(step: int) -> None:
         if not accelerator.is_main_process:
             return
-        with trainer.unwrapped() as plain:
-            plain.eval()
-            grid = grid_image(sample_grid(plain, data, seed=args.seed))
-            plain.train()
+        plain = trainer.export_model()  # what will be exported: the EMA networks where EMA is on
+        grid = grid_image(sample_grid(plain, data, seed=args.seed))
         Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(out / "samples" / f"step-{step:07d}.png")
         for tracker in accelerator.trackers:
             if tracker.name == "tensorboard":

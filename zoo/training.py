@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import math
 import os
 import shutil
@@ -27,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .augment import build_augment
 from .data import TrainingData
-from .errors import ZooError
+from .errors import MissingExtraError, ZooError
 
 
 class TrainingDiverged(ZooError):
@@ -81,12 +82,15 @@ class TrainState:
 
     step: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    setup: dict = field(default_factory=dict)  # what must not change on resume: config, EMA networks
+    loaded_setup: dict | None = None
 
     def state_dict(self) -> dict:
-        return {"step": self.step, "history": self.history}
+        return {"step": self.step, "history": self.history, "setup": self.setup}
 
     def load_state_dict(self, state: dict) -> None:
         self.step, self.history = int(state["step"]), list(state["history"])
+        self.loaded_setup = state.get("setup")
 
 
 def to_model_batch(raw: dict[str, torch.Tensor], device, dtype) -> dict[str, torch.Tensor]:
@@ -124,9 +128,12 @@ class Trainer:
         channels_last: bool = False,
         optimizer_options: dict | None = None,
     ):
-        from accelerate import Accelerator
+        try:
+            from accelerate import Accelerator
+        except ImportError:
+            raise MissingExtraError('training needs accelerate: pip install "medgan-zoo[train]"') from None
 
-        self.accelerator = accelerator or Accelerator(cpu=_cpu_only())
+        self.accelerator = accelerator or Accelerator(cpu=needs_cpu_flag())
         acc = self.accelerator
         if batch_size % acc.num_processes:
             raise ValueError(f"batch size {batch_size} does not split over {acc.num_processes} processes")
@@ -145,6 +152,10 @@ class Trainer:
         prepared = acc.prepare(*[model.networks()[n] for n in self.names], *optimizers.values())
         self.wrapped = dict(zip(self.names, prepared[: len(self.names)]))
         self.optimizers = dict(zip(optimizers, prepared[len(self.names):]))
+        # The loop's state is registered first, so its checkpoint file never moves whatever else is saved.
+        self.state.setup = {"config": json.loads(json.dumps(model.config)),
+                            "ema": sorted(model.inference_networks) if ema_decay else []}
+        acc.register_for_checkpointing(self.state)
         self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
         if ema_decay:
             from torch.optim.swa_utils import AveragedModel
@@ -153,7 +164,6 @@ class Trainer:
                 self.ema[name] = AveragedModel(model.networks()[name], use_buffers=True,
                                                multi_avg_fn=ema_with_warmup(ema_decay))
                 acc.register_for_checkpointing(self.ema[name])
-        acc.register_for_checkpointing(self.state)
 
     # -- data and randomness -----------------------------------------------------------------
     def _global_indices(self, draw: int) -> torch.Tensor:
@@ -205,9 +215,12 @@ class Trainer:
             self._wrap()
 
     def release(self) -> None:
-        """Leave the model with its plain networks for good (after training in-process)."""
+        """Leave the model with its plain networks for good (after training in-process); EMA weights
+        replace the raw ones where EMA is on, as in the exported model."""
         for name in self.names:
             setattr(self.model, name, self.accelerator.unwrap_model(self.wrapped[name], keep_fp32_wrapper=False))
+        for name, average in self.ema.items():
+            self.model.networks()[name].load_state_dict(average.module.state_dict())
         self.model.eval()
 
     def _wrap(self) -> None:
@@ -228,6 +241,12 @@ class Trainer:
                 ctx = self._context(step)
                 logs = self.model.training_step(ctx.next_batch(), self.optimizers, ctx)
                 bad = [k for k, v in logs.items() if not math.isfinite(v)]
+                # Every process must stop together, or the others would wait forever in the next step.
+                if acc.num_processes > 1:
+                    anywhere = acc.reduce(torch.tensor([float(bool(bad))], device=acc.device), reduction="sum")
+                    if anywhere.item() and not bad:
+                        bad = ["a loss on another process"]
+                        logs = {bad[0]: float("nan")}
                 if bad:
                     raise TrainingDiverged(
                         f"{', '.join(bad)} became {logs[bad[0]]} at step {step}: training diverged. The last "
@@ -260,6 +279,8 @@ class Trainer:
         folder = Path(folder)
         final = folder / f"step-{self.state.step:07d}"
         tmp = folder / f".tmp-step-{self.state.step:07d}"
+        if final.exists():  # this step is saved already (a resumed run that had nothing left to do)
+            return final
         acc.wait_for_everyone()
         if acc.is_main_process:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -275,7 +296,15 @@ class Trainer:
         return final
 
     def load_checkpoint(self, path: str | Path) -> None:
-        self.accelerator.load_state(str(path))
+        """Restore everything from a checkpoint of this same setup (config, EMA), or say what differs."""
+        try:
+            self.accelerator.load_state(str(path))
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise ZooError(f"{path} does not fit this run ({type(exc).__name__}: {exc}); resume with the same "
+                           "--set overrides and --ema as the run that wrote it") from None
+        if self.state.loaded_setup is not None and self.state.loaded_setup != self.state.setup:
+            raise ZooError(f"{path} was written with {self.state.loaded_setup}, this run has {self.state.setup}; "
+                           "resume with the same --set overrides and --ema")
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:
@@ -283,7 +312,7 @@ def latest_checkpoint(folder: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
-def _cpu_only() -> bool:
+def needs_cpu_flag() -> bool:
     """Multi-process without any accelerator: accelerate must be told to use CPU (gloo)."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
 

@@ -3,7 +3,7 @@ against a strided-conv discriminator with batch norm, optionally at two scales; 
 
 from __future__ import annotations
 
-from zoo.blocks import MultiScaleDiscriminator
+from zoo.blocks import MultiScaleDiscriminator, as_size
 from zoo.gan import UnconditionalGAN
 from zoo.nets import ConvDiscriminator, ConvGenerator
 
@@ -31,11 +31,7 @@ class DCGAN(UnconditionalGAN):
         refine: int = 0,
     ):
         super().__init__()
-        if isinstance(image_size, int):
-            image_size = (image_size, image_size)
-        image_size = (int(image_size[0]), int(image_size[1]))
-        if min(image_size) < 8:
-            raise ValueError(f"image_size must be at least 8 x 8, got {image_size}")
+        image_size = as_size(image_size)
         self.generator = ConvGenerator(latent_dim, image_size, channels, g_features, norm, "transposed", refine)
         self.discriminator = MultiScaleDiscriminator(
             lambda size: ConvDiscriminator(size, channels, d_features, norm), image_size, d_scales

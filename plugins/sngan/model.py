@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from zoo.blocks import as_size
 from zoo.gan import UnconditionalGAN
 from zoo.nets import ConvDiscriminator, ConvGenerator
 
@@ -20,9 +21,7 @@ class SNGAN(UnconditionalGAN):
         refine: int = 0,
     ):
         super().__init__()
-        if isinstance(image_size, int):
-            image_size = (image_size, image_size)
-        image_size = (int(image_size[0]), int(image_size[1]))
+        image_size = as_size(image_size)
         self.generator = ConvGenerator(latent_dim, image_size, channels, g_features, "batch", "transposed", refine)
         self.discriminator = ConvDiscriminator(image_size, channels, d_features, norm=None, spectral=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from zoo import losses
+from zoo.blocks import as_size
 from zoo.gan import UnconditionalGAN
 from zoo.nets import ConvDiscriminator, ConvGenerator
 
@@ -30,12 +31,12 @@ class WGANGP(UnconditionalGAN):
         refine: int = 0,
     ):
         super().__init__()
-        if isinstance(image_size, int):
-            image_size = (image_size, image_size)
-        image_size = (int(image_size[0]), int(image_size[1]))
+        image_size = as_size(image_size)
         if critic_norm == "batch":
             raise ValueError("critic_norm='batch' breaks the gradient penalty (it couples samples); "
                              "use 'layer', 'instance' or 'none'")
+        if critic_steps < 1:
+            raise ValueError(f"critic_steps must be >= 1, got {critic_steps}")
         self.batches_per_step = critic_steps  # one real batch per critic step
         self.generator = ConvGenerator(latent_dim, image_size, channels, g_features, "batch", "resize", refine)
         self.discriminator = ConvDiscriminator(image_size, channels, d_features, critic_norm)
@@ -51,13 +52,13 @@ class WGANGP(UnconditionalGAN):
                 fake = self.generator(ctx.noise(real.shape[0], latent_dim))
             optimizers["discriminator"].zero_grad(set_to_none=True)
             real_aug, fake_aug = ctx.augment(real), ctx.augment(fake)
-            wasserstein = critic(real_aug).mean() - critic(fake_aug).mean()
+            d_loss = losses.d_loss(self.gan_loss, critic(real_aug), critic(fake_aug))  # -W distance estimate
             penalty = losses.gradient_penalty(critic, real_aug, fake_aug)
-            ctx.backward(-wasserstein + self.config["gp_weight"] * penalty)
+            ctx.backward(d_loss + self.config["gp_weight"] * penalty)
             optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        g_loss = -critic(ctx.augment(self.generator(ctx.noise(real.shape[0], latent_dim)))).mean()
+        g_loss = losses.g_loss(self.gan_loss, critic(ctx.augment(self.generator(ctx.noise(real.shape[0], latent_dim)))))
         ctx.backward(g_loss)
         optimizers["generator"].step()
-        return {"wasserstein": wasserstein.item(), "gp": penalty.item(), "g_loss": g_loss.item()}
+        return {"wasserstein": -d_loss.item(), "gp": penalty.item(), "g_loss": g_loss.item()}
