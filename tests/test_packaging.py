@@ -24,6 +24,8 @@ def test_wheel_contents(tmp_path):
         "medgan_zoo_plugins/dcgan/embedded-weights/dcgan-lesions/config.json",
         "medgan_zoo_plugins/dcgan/embedded-weights/dcgan-lesions/generator.safetensors",
         "medgan_zoo_plugins/dcgan/embedded-weights/dcgan-lesions/README.md",
+        "medgan_zoo_plugins/sngan/embedded-weights/sngan-lesions/generator.safetensors",
+        "medgan_zoo_plugins/wgan_gp/__init__.py",
     ):
         assert required in names, required
     assert not any(n.startswith(("plugins/", "cards/", "tests/")) for n in names)
