@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .train import EXAMPLE as TRAIN_EXAMPLE
+from .train import positive_int
 
 EXAMPLES = {
     "list": "zoo list '*lesion*' --task unconditional",
@@ -162,13 +163,6 @@ def _cmd_push(args) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -210,23 +204,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("generate", "Sample images from a generative model and write PNGs, or a latent walk (--interpolate).")
     p.add_argument("model", help="model id, Hub repo id (owner/name) or local folder")
-    p.add_argument("-n", "--num-images", type=_positive_int, default=None, help="how many images (default 16)")
+    p.add_argument("-n", "--num-images", type=positive_int, default=None, help="how many images (default 16)")
     p.add_argument("-o", "--out", type=Path, required=True,
                    help="output folder; with --interpolate one file, walk.png (a strip) or walk.gif")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--truncation", type=_positive_float, default=None,
                    help="re-draw latent components with |z| above this")
     p.add_argument("--labels", nargs="+", help="class names (class-conditional models)")
-    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ...")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit")
     p.add_argument("--sixteen-bit", action="store_true", help="16-bit PNGs (grayscale models only)")
     p.add_argument("--interpolate", nargs=2, type=int, metavar=("SEED_A", "SEED_B"),
                    help="walk from SEED_A's sample to SEED_B's (unconditional models)")
-    p.add_argument("--steps", type=_positive_int, default=None, help="frames in the walk (default 8)")
+    p.add_argument("--steps", type=positive_int, default=None, help="frames in the walk (default 8)")
     p.add_argument("--mode", choices=("slerp", "lerp"), default=None,
                    help="walk on the sphere (slerp, default) or a straight line (lerp)")
-    p.add_argument("--frame-ms", type=_positive_int, default=None, help="GIF frame duration in ms (default 120)")
+    p.add_argument("--frame-ms", type=positive_int, default=None, help="GIF frame duration in ms (default 120)")
     p.set_defaults(func=_cmd_generate)
 
     p = verb("card", "Print the model card (README.md) of a model.")

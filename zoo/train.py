@@ -40,18 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="registry id, e.g. dcgan-lesions (zoo list)")
     parser.add_argument("--data", required=True, type=Path, help="training folder (layout: see zoo/data.py)")
     parser.add_argument("--out", required=True, type=Path, help="run folder")
-    parser.add_argument("--steps", type=_positive, default=2000, help="total generator steps (default 2000)")
-    parser.add_argument("--batch-size", type=_positive, default=32, help="global batch, split over processes")
+    parser.add_argument("--steps", type=positive_int, default=2000, help="total generator steps (default 2000)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="global batch, split over processes")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor override, JSON value: --set image_size=[128,96] --set g_features=128")
     parser.add_argument("--ema", type=_decay, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")
     parser.add_argument("--augment", default="", help="DiffAugment policy: comma-separated translation,cutout,color")
-    parser.add_argument("--checkpoint-every", type=_positive, default=500)
-    parser.add_argument("--keep", type=_positive, default=3, help="checkpoints kept (the newest)")
-    parser.add_argument("--sample-every", type=_positive, default=250, help="write samples/step-N.png every N steps")
-    parser.add_argument("--log-every", type=_positive, default=10)
+    parser.add_argument("--checkpoint-every", type=positive_int, default=500)
+    parser.add_argument("--keep", type=positive_int, default=3, help="checkpoints kept (the newest)")
+    parser.add_argument("--sample-every", type=positive_int, default=250, help="write samples/step-N.png every N steps")
+    parser.add_argument("--log-every", type=positive_int, default=10)
     parser.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
     parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class")
     parser.add_argument("--group-column", default=None, help="labels.csv column grouping shots (lesion_id)")
@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (shared with zoo.cli)."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
