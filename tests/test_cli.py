@@ -95,3 +95,22 @@ def test_card_of_a_folder_is_its_own_readme(tmp_path, capsys):
     (tmp_path / "README.md").write_text("# our own card\n")
     assert main(["card", str(tmp_path)]) == 0
     assert capsys.readouterr().out == "# our own card\n\n"
+
+
+def test_devices_this_machine_lacks_are_clear_errors(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["generate", "dcgan-lesions", "-n", "1", "-o", str(tmp_path), "--device", "cuda"]) == 2
+    assert "sees no CUDA GPU" in capsys.readouterr().err
+    assert main(["generate", "dcgan-lesions", "-n", "1", "-o", str(tmp_path), "--device", "gpu0"]) == 2
+    assert "unknown device 'gpu0'" in capsys.readouterr().err
+
+
+def test_generate_refuses_an_image_to_image_model(tmp_path, capsys, toys):
+    import zoo
+
+    zoo.create("toy-translate").save_pretrained(tmp_path / "m")
+    assert main(["generate", str(tmp_path / "m"), "-n", "1", "-o", str(tmp_path / "o")]) == 2
+    assert "unpaired-translation model: it edits images" in capsys.readouterr().err

@@ -80,6 +80,9 @@ def _cmd_generate(args) -> int:
         raise ValueError(f"{', '.join(walk_only)}: for a latent walk only; add --interpolate SEED_A SEED_B")
     args.out.mkdir(parents=True, exist_ok=True)  # fail on a bad output path before any work
     pipe = zoo.load(args.model, revision=args.revision, device=args.device)
+    if pipe.task not in ("unconditional", "class-conditional"):
+        raise ValueError(f"{args.model} is a {pipe.task} model: it edits images instead of generating them "
+                         "(zoo.load(...)(image) in Python)")
     _check_sixteen_bit(pipe, args)
     n = 16 if args.num_images is None else args.num_images
     kwargs = dict(num_images=n, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)

@@ -107,6 +107,7 @@ def load_model(
         name, dtype = dtype, getattr(torch, dtype.removeprefix("torch."), None)
         if not isinstance(dtype, torch.dtype):
             raise ValueError(f"unknown dtype {name!r}; use e.g. 'float32', 'float16' or 'bfloat16'")
+    device = _check_device(device)
     download = dict(token=token, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only)
     source, revision, registry_weights = resolve(name_or_path, revision)
     config = read_config(source, revision, **download)
@@ -114,6 +115,22 @@ def load_model(
     model = model_class.from_pretrained(source, revision=revision, **download)
     model.registry_weights = registry_weights  # then the registry entry's card facts describe them
     return model.to(device=device, dtype=dtype).eval()
+
+
+def _check_device(device):
+    """A device torch knows and this machine has, or an error saying which is missing."""
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use e.g. 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ZooError(f"device {device!r} was asked for, but this torch ({torch.__version__}) sees no CUDA GPU; "
+                       "use device='cpu', or install a CUDA build of torch")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ZooError(f"device {device!r} was asked for, but MPS is not available here; use device='cpu'")
+    return dev
 
 
 MODEL_FILES = ["config.json", "*.safetensors", "README.md"]
