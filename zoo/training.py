@@ -142,6 +142,7 @@ class Trainer:
         self.model, self.data, self.seed, self.progress = model, data, seed, progress
         self.global_batch, self.local_batch = batch_size, batch_size // acc.num_processes
         self.state = TrainState()
+        self._order: tuple[int, torch.Tensor] | None = None  # (epoch, its sample order)
         self.augment = build_augment(augment).to(acc.device)
 
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -170,8 +171,10 @@ class Trainer:
         """Sample indices of the ``draw``-th global batch: a fresh permutation each epoch."""
         per_epoch = len(self.data) // self.global_batch
         epoch, k = divmod(draw, per_epoch)
-        order = torch.randperm(len(self.data), generator=torch.Generator().manual_seed(_mix(self.seed, 1, epoch)))
-        return order[k * self.global_batch : (k + 1) * self.global_batch]
+        if self._order is None or self._order[0] != epoch:  # one permutation per epoch, not per batch drawn
+            gen = torch.Generator().manual_seed(_mix(self.seed, 1, epoch))
+            self._order = (epoch, torch.randperm(len(self.data), generator=gen))
+        return self._order[1][k * self.global_batch : (k + 1) * self.global_batch]
 
     def _local_batch(self, draw: int) -> dict[str, torch.Tensor]:
         rank = self.accelerator.process_index
@@ -338,7 +341,8 @@ def train_steps(
     pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     trainer = Trainer(model, TrainingData({"image": pixels}), batch_size=min(batch_size, len(images)), lr=lr,
                       seed=seed, progress=progress, **trainer_options)
-    history = list(trainer.steps(steps))
+    with torch.random.fork_rng(devices=[]):  # the loop reseeds the global RNG each step: keep the caller's
+        history = list(trainer.steps(steps))
     trainer.release()
     return history
 
