@@ -79,3 +79,58 @@ def test_training_data_of_the_wrong_size_is_named():
     model = zoo.create("dcgan-lesions", image_size=(16, 24))
     with pytest.raises(ValueError, match=r"N x 3 x 16 x 24 .* got \(4, 3, 32, 32\)"):
         train_steps(model, torch.zeros(4, 3, 32, 32), steps=1)
+
+
+# -- class-conditional families -------------------------------------------------------------------
+LESION_COLOURS = torch.tensor([[0.35, 0.2, 0.15], [0.75, 0.1, 0.15], [0.3, 0.3, 0.6]])  # brown, red, bluish
+
+
+def synthetic_labelled_lesions(n: int, size: int = 16, seed: int = 0, weights=(0.6, 0.25, 0.15)):
+    """synthetic_lesions whose lesion colour is the class (imbalanced, like real lesion data)."""
+    gen = torch.Generator().manual_seed(seed + 1)
+    labels = torch.multinomial(torch.tensor(weights), n, replacement=True, generator=gen)
+    images = (synthetic_lesions(n, size, seed) + 1) / 2
+    lesion = (images - torch.tensor([0.85, 0.65, 0.55]).view(1, 3, 1, 1)).abs().sum(1, keepdim=True) > 0.3
+    colour = LESION_COLOURS[labels].view(n, 3, 1, 1)
+    images = torch.where(lesion, colour + (images - images.mean((2, 3), keepdim=True)) * 0.2, images)
+    return images.clamp(0, 1) * 2 - 1, labels
+
+
+CONDITIONAL_TINY = {
+    "acgan-lesions": {"image_size": (16, 16), "g_features": 64, "d_features": 64, "class_names": ("a", "b", "c")},
+}
+
+
+def test_every_conditional_family_has_a_learning_test():
+    builtin = {m for m in zoo.list_models(task="class-conditional")
+               if zoo.info(m).model_class.__module__.startswith("medgan_zoo_plugins.")}
+    assert builtin <= set(CONDITIONAL_TINY), f"add a learning test for {sorted(builtin - set(CONDITIONAL_TINY))}"
+
+
+@pytest.mark.parametrize("model_id", sorted(CONDITIONAL_TINY))
+def test_conditional_family_learns_its_classes(model_id):
+    torch.manual_seed(0)
+    model = zoo.create(model_id, **CONDITIONAL_TINY[model_id])
+    images, labels = synthetic_labelled_lesions(384)
+    pipe = zoo.pipeline_for(model)
+
+    def head_accuracy(x, y) -> float:
+        model.eval()
+        return (model.classify(x).argmax(1) == y).float().mean().item()
+
+    def class_distances() -> list[float]:
+        return [sliced_wasserstein(pipe(num_images=48, labels=[k], seed=k).tensors * 2 - 1, images[labels == k][:48])
+                for k in range(3)]
+
+    acc_before, dist_before = head_accuracy(images, labels), class_distances()
+    train_steps(model, images, steps=400, batch_size=32, progress=False, labels=labels)
+    acc_after, dist_after = head_accuracy(images, labels), class_distances()
+    # Fresh samples: does the trained auxiliary head name the class each was generated for?
+    per_class = [head_accuracy(pipe(num_images=64, labels=[k], seed=7).tensors * 2 - 1, torch.full((64,), k))
+                 for k in range(3)]
+    print(f"{model_id}: aux-head accuracy on real {acc_before:.2f} -> {acc_after:.2f}; per-class SWD "
+          f"{[round(d, 3) for d in dist_before]} -> {[round(d, 3) for d in dist_after]}; "
+          f"generated classified as their class: {[round(a, 2) for a in per_class]}")
+    assert acc_after > 0.9 and acc_after > acc_before + 0.2
+    assert min(per_class) > 0.6  # chance is 1/3
+    assert all(after < 0.5 * before for before, after in zip(dist_before, dist_after))  # minority classes too

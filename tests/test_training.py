@@ -73,6 +73,25 @@ def test_each_process_gets_its_share_of_the_same_global_batch_and_latents():
     assert sorted(((epoch0 + 1) * 127.5).round().long().tolist()) == list(range(40))  # a permutation per epoch
 
 
+
+def test_class_conditional_training_draws_every_class_equally_often():
+    labels = torch.tensor([0] * 90 + [1] * 8 + [2] * 2)  # 90 : 8 : 2, like nevi against dermatofibromas
+    data = TrainingData({"image": torch.zeros(100, 3, 8, 8, dtype=torch.uint8), "label": labels})
+    model = zoo.create("acgan-lesions", image_size=8, class_names=["nv", "mel", "df"])
+
+    def drawn(**options) -> torch.Tensor:
+        t = Trainer(model, data, batch_size=10, seed=1, accelerator=FakeAccelerator(0, 1), progress=False, **options)
+        return torch.cat([t._local_batch(step)["label"] for step in range(300)])
+
+    balanced = torch.bincount(drawn(), minlength=3) / 3000
+    assert torch.allclose(balanced, torch.full((3,), 1 / 3), atol=0.04), balanced  # the default here
+    plain = torch.bincount(drawn(balance_classes=False), minlength=3) / 3000
+    assert torch.allclose(plain, torch.tensor([0.9, 0.08, 0.02]), atol=0.01), plain
+    assert torch.equal(drawn(), drawn())  # still reproducible from the seed
+    with pytest.raises(ValueError, match="labelled data"):
+        Trainer(zoo.create("dcgan-lesions", image_size=8), TrainingData({"image": data.tensors["image"]}),
+                batch_size=10, accelerator=FakeAccelerator(0, 1), progress=False, balance_classes=True)
+
 def test_divergence_guard_stops_and_keeps_the_last_good_checkpoint(lesion_folder, tmp_path, monkeypatch, capsys):
     from medgan_zoo_plugins.dcgan.model import DCGAN
     from zoo.train import main
@@ -226,3 +245,28 @@ def test_resume_with_another_setup_and_bad_options_are_clear_errors(lesion_folde
         assert exit_.value.code == 2
     assert main([*base[:-4], "--out", str(tmp_path / "x"), "--set", "g_feature=3"]) == 2
     assert "has no argument ['g_feature']" in capsys.readouterr().err
+
+
+def test_a_class_conditional_model_trains_on_the_users_own_classes(tmp_path):
+    import json
+
+    from test_learning import synthetic_labelled_lesions
+    from zoo.train import main
+
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    images, labels = synthetic_labelled_lesions(48)
+    names = ["benign", "malignant", "unsure"]
+    rows = ["file,diagnosis"]
+    for i, (x, y) in enumerate(zip(images, labels)):
+        Image.fromarray((((x + 1) / 2).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
+            data / "images" / f"{i:03d}.png")
+        rows.append(f"{i:03d}.png,{names[y]}")
+    (data / "labels.csv").write_text("\n".join(rows) + "\n")
+    main(["--model", "acgan-lesions", "--set", "image_size=[16,16]", "--set", "g_features=32", "--set", "d_features=32",
+          "--batch-size", "16", "--log-with", "none", "--no-progress", "--label-column", "diagnosis",
+          "--data", str(data), "--out", str(tmp_path / "run"), "--steps", "4"])
+    config = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert config["class_names"] == names  # not HAM10000's seven
+    out = zoo.load(tmp_path / "run" / "model")(num_images=3, labels=["unsure"])
+    assert out.tensors.shape == (3, 3, 16, 16)

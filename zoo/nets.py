@@ -8,7 +8,8 @@ they are one pair of classes here with those choices as arguments:
   unstrided refinement convs after each, and a final conv to the image channels with tanh. Any
   (H, W) works: the stages overshoot to the next multiple and the result is center-cropped.
 * Discriminator: strided convs doubling the features (no norm on the first), then one conv over
-  the whole remaining map, i.e. a dense layer to one logit.
+  the whole remaining map, i.e. a dense layer to ``outputs`` logits (one real/fake logit; AC-GAN
+  adds one per class).
 """
 
 from __future__ import annotations
@@ -65,15 +66,17 @@ class ConvGenerator(nn.Module):
 
 class ConvDiscriminator(nn.Module):
     def __init__(self, image_size: tuple[int, int], channels: int, features: int, norm: str | None = "batch",
-                 spectral: bool = False):
+                 spectral: bool = False, outputs: int = 1):
         super().__init__()
+        self.outputs = outputs
         n = num_halvings(image_size)
         widths = [max(features >> (n - 1 - i), 8) for i in range(n)]
         layers = [down_block(channels, widths[0], norm=None, spectral=spectral)]
         layers += [down_block(widths[i], widths[i + 1], norm=norm, spectral=spectral) for i in range(n - 1)]
         h, w = image_size[0] >> n, image_size[1] >> n
-        layers.append(maybe_spectral(nn.Conv2d(widths[-1], 1, (h, w)), spectral))
+        layers.append(maybe_spectral(nn.Conv2d(widths[-1], outputs, (h, w)), spectral))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten()  # one logit per image: (N,)
+        logits = self.net(x).flatten(1)
+        return logits[:, 0] if self.outputs == 1 else logits  # (N,) for one logit, else (N, outputs)

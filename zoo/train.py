@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-every", type=positive_int, default=10)
     parser.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
     parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class")
+    parser.add_argument("--balance-classes", action=argparse.BooleanOptionalAction, default=None,
+                        help="draw every class equally often (default: on for class-conditional models)")
     parser.add_argument("--group-column", default=None, help="labels.csv column grouping shots (lesion_id)")
     parser.add_argument("--holdout", type=float, default=0.0, help="fraction held out, split by --group-column")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the held-out split (kept apart from --seed)")
@@ -154,12 +156,20 @@ def run(args: argparse.Namespace, command: str) -> Path:
     accelerator = Accelerator(cpu=needs_cpu_flag(), mixed_precision=args.mixed_precision,
                               log_with=_log_with(args.log_with), project_dir=str(out))
     torch.manual_seed(args.seed)  # the initial weights, like everything after them, follow --seed
-    model = zoo.create(args.model, **parse_overrides(args.set))
+    overrides = parse_overrides(args.set)
+    model = zoo.create(args.model, **overrides)
     spec = zoo.info(args.model)
+    conditional = model.task == "class-conditional"
+    # A class-conditional model learns the data's own classes unless --set class_names=[...] fixes them.
+    class_names = () if conditional and "class_names" not in overrides else model.config.get("class_names") or ()
     data = load_training_data(args.data, model.task, model.image_size, model.channels,
-                              class_names=tuple(model.config.get("class_names") or ()),
+                              class_names=tuple(class_names),
                               label_column=args.label_column, group_column=args.group_column,
                               progress=accelerator.is_main_process and not args.no_progress)
+    if conditional and tuple(model.config["class_names"]) != data.class_names:
+        accelerator.print(f"classes: {list(data.class_names)}, from the data's {args.label_column!r} column")
+        torch.manual_seed(args.seed)
+        model = zoo.create(args.model, **{**overrides, "class_names": list(data.class_names)})
     held = None
     if args.holdout:
         data, held = split_by_group(data, args.holdout, seed=args.split_seed)
@@ -168,7 +178,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
             (out / "heldout.txt").write_text("\n".join(held.files) + "\n")
     accelerator.print(f"data: {args.data}: {data.describe()}" + (f"; held out {len(held)} (heldout.txt)" if held else ""))
     trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
-                      augment=args.augment, accelerator=accelerator, progress=not args.no_progress)
+                      augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
+                      balance_classes=args.balance_classes)
     if args.resume:
         path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
         if path is None:

@@ -127,6 +127,7 @@ class Trainer:
         progress: bool = True,
         channels_last: bool = False,
         optimizer_options: dict | None = None,
+        balance_classes: bool | None = None,
     ):
         try:
             from accelerate import Accelerator
@@ -144,6 +145,14 @@ class Trainer:
         self.state = TrainState()
         self._order: tuple[int, torch.Tensor] | None = None  # (epoch, its sample order)
         self.augment = build_augment(augment).to(acc.device)
+        if balance_classes is None:  # class-conditional families learn rare classes only if they see them
+            balance_classes = model.task == "class-conditional"
+        if balance_classes and "label" not in data.tensors:
+            raise ValueError("balance_classes needs labelled data (a 'label' tensor)")
+        self.class_weights = None
+        if balance_classes:  # each class drawn equally often: weight 1 / (its count)
+            labels = data.tensors["label"].long()
+            self.class_weights = (1.0 / torch.bincount(labels).double())[labels]
 
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         model.to(acc.device, memory_format=self.memory_format)
@@ -156,6 +165,8 @@ class Trainer:
         # The loop's state is registered first, so its checkpoint file never moves whatever else is saved.
         self.state.setup = {"config": json.loads(json.dumps(model.config)),
                             "ema": sorted(model.inference_networks) if ema_decay else []}
+        if balance_classes:  # the sample order depends on it
+            self.state.setup["balance_classes"] = True
         acc.register_for_checkpointing(self.state)
         self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
         if ema_decay:
@@ -168,12 +179,15 @@ class Trainer:
 
     # -- data and randomness -----------------------------------------------------------------
     def _global_indices(self, draw: int) -> torch.Tensor:
-        """Sample indices of the ``draw``-th global batch: a fresh permutation each epoch."""
+        """Sample indices of the ``draw``-th global batch: a fresh permutation each epoch, or with
+        balanced classes an epoch's worth of draws weighted by 1 / class count (with replacement)."""
         per_epoch = len(self.data) // self.global_batch
         epoch, k = divmod(draw, per_epoch)
-        if self._order is None or self._order[0] != epoch:  # one permutation per epoch, not per batch drawn
+        if self._order is None or self._order[0] != epoch:  # one order per epoch, not per batch drawn
             gen = torch.Generator().manual_seed(_mix(self.seed, 1, epoch))
-            self._order = (epoch, torch.randperm(len(self.data), generator=gen))
+            order = (torch.randperm(len(self.data), generator=gen) if self.class_weights is None
+                     else torch.multinomial(self.class_weights, len(self.data), replacement=True, generator=gen))
+            self._order = (epoch, order)
         return self._order[1][k * self.global_batch : (k + 1) * self.global_batch]
 
     def _local_batch(self, draw: int) -> dict[str, torch.Tensor]:
@@ -328,18 +342,25 @@ def train_steps(
     lr: float | None = None,
     seed: int = 0,
     progress: bool = True,
+    labels: torch.Tensor | None = None,
     **trainer_options,
 ) -> list[dict[str, float]]:
     """Train ``model`` on an in-memory tensor (N x C x H x W in [-1, 1]) for ``steps`` steps.
 
-    The same loop as ``accelerate launch zoo/train.py``, for notebooks and tests.
+    ``labels`` (N class indices) for class-conditional models. The same loop as
+    ``accelerate launch zoo/train.py``, for notebooks and tests.
     """
     expected = (model.channels, *model.image_size)
     if images.ndim != 4 or tuple(images.shape[1:]) != expected:
         raise ValueError(f"images must be N x {' x '.join(map(str, expected))} (N x C x H x W) for this model, "
                          f"got {tuple(images.shape)}; resize them, or create the model with image_size=(H, W)")
+    if (labels is None) != (model.task != "class-conditional"):
+        raise ValueError(f"labels are needed for a class-conditional model and only for one ({model.task})")
     pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    trainer = Trainer(model, TrainingData({"image": pixels}), batch_size=min(batch_size, len(images)), lr=lr,
+    tensors = {"image": pixels} if labels is None else {"image": pixels, "label": torch.as_tensor(labels).long()}
+    if labels is not None and len(tensors["label"]) != len(pixels):
+        raise ValueError(f"{len(tensors['label'])} labels for {len(pixels)} images")
+    trainer = Trainer(model, TrainingData(tensors), batch_size=min(batch_size, len(images)), lr=lr,
                       seed=seed, progress=progress, **trainer_options)
     with torch.random.fork_rng(devices=[]):  # the loop reseeds the global RNG each step: keep the caller's
         history = list(trainer.steps(steps))
