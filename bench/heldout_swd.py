@@ -2,8 +2,9 @@
 
     python bench/heldout_swd.py sngan-lesions --data ../shared/data/ham10000 --group-column lesion_id
 
-The held-out part is the one `zoo train --holdout 0.1 --group-column lesion_id --seed 0` keeps out,
-so a model trained that way is scored on images it never saw. Lower is closer. A stopgap until
+The held-out part is the one `zoo train --holdout 0.1 --group-column lesion_id --split-seed 0` keeps
+out (pass the same --holdout), so a model trained that way is scored on images it never saw. A
+class-conditional model generates the held-out images' own labels, so both sets have one class mix. Lower is closer. A stopgap until
 `zoo evaluate` brings FID/KID; it needs no pretrained network.
 """
 
@@ -26,11 +27,13 @@ def main() -> None:
     args = parser.parse_args()
     for name in args.models:
         pipe = zoo.load(name)
-        data = load_training_data(args.data, "unconditional", pipe.image_size, pipe.channels,
-                                  group_column=args.group_column, progress=False)
+        conditional = pipe.task == "class-conditional"
+        data = load_training_data(args.data, pipe.task, pipe.image_size, pipe.channels, group_column=args.group_column,
+                                  class_names=tuple(pipe.class_names) if conditional else (), progress=False)
         _, held = split_by_group(data, args.holdout, seed=args.split_seed)
         real = held.tensors["image"][: args.num_images].float() / 255
-        fake = pipe(num_images=len(real), seed=args.seed, progress=False).tensors
+        labels = {"labels": held.tensors["label"][: len(real)].tolist()} if conditional else {}
+        fake = pipe(num_images=len(real), seed=args.seed, progress=False, **labels).tensors
         print(f"{name}: SWD to {len(real)} held-out images of {args.data}: {sliced_wasserstein(fake, real):.4f}")
 
 

@@ -114,3 +114,44 @@ def test_generate_refuses_an_image_to_image_model(tmp_path, capsys, toys):
     zoo.create("toy-translate").save_pretrained(tmp_path / "m")
     assert main(["generate", str(tmp_path / "m"), "-n", "1", "-o", str(tmp_path / "o")]) == 2
     assert "unpaired-translation model: it edits images" in capsys.readouterr().err
+
+
+def _conditional_folder(tmp_path):
+    import zoo
+
+    zoo.create("toy-conditional").save_pretrained(tmp_path / "m")
+    return str(tmp_path / "m")
+
+
+def test_generate_by_class_writes_labels_csv_that_training_data_reads(tmp_path, capsys, toys):
+    from zoo.data import load_training_data
+
+    model, out = _conditional_folder(tmp_path), tmp_path / "out"
+    assert main(["generate", model, "--class", "df", "--class", "vasc", "-n", "3", "-o", str(out)]) == 0
+    assert "and their classes to" in capsys.readouterr().out
+    # A second run adds its rows under the same header; a rerun of the first adds none.
+    assert main(["generate", model, "--labels", "mel", "-n", "2", "-o", str(out), "--seed", "1"]) == 0
+    assert main(["generate", model, "--class", "df", "--class", "vasc", "-n", "3", "-o", str(out)]) == 0
+    rows = (out / "labels.csv").read_text().splitlines()
+    assert rows == ["file,dx", "toy-conditional-df-seed0-0000.png,df", "toy-conditional-vasc-seed0-0001.png,vasc",
+                    "toy-conditional-df-seed0-0002.png,df", "toy-conditional-mel-seed1-0000.png,mel",
+                    "toy-conditional-mel-seed1-0001.png,mel"]
+    names = ("df", "mel", "vasc")
+    data = load_training_data(out, "class-conditional", (8, 8), 3, class_names=names, progress=False)
+    labels = {Path(f).name: names[i] for f, i in zip(data.files, data.tensors["label"].tolist())}
+    assert labels == dict(row.split(",") for row in rows[1:])
+
+
+def test_generate_label_column_and_csv_errors(tmp_path, capsys, toys):
+    model, out = _conditional_folder(tmp_path), tmp_path / "out"
+    assert main(["generate", model, "-n", "3", "-o", str(out), "--label-column", "label"]) == 0
+    assert (out / "labels.csv").read_text().splitlines()[0] == "file,label"
+    assert sorted(p.name for p in out.glob("*.png"))[0] == "toy-conditional-df-seed0-0000.png"  # default: every class
+    assert main(["generate", model, "-n", "1", "-o", str(out)]) == 2  # default column dx, but the csv has label
+    err = capsys.readouterr().err
+    assert err.startswith("zoo generate: error:") and "has the columns ['file', 'label'], not ['file', 'dx']" in err
+    assert main(["generate", model, "--class", "nv", "-n", "1", "-o", str(out)]) == 2
+    assert "unknown class 'nv'" in capsys.readouterr().err
+    assert main(["generate", "dcgan-lesions", "-n", "1", "-o", str(tmp_path / "u"), "--label-column", "dx"]) == 2
+    assert "--label-column needs a class-conditional model" in capsys.readouterr().err
+    assert not (tmp_path / "u" / "labels.csv").exists()

@@ -105,7 +105,7 @@ def test_block_env_var_blocks_named_plugins(monkeypatch):
 
 
 def test_filters_and_patterns(toys):
-    assert zoo.list_models("*lesion*") == ["dcgan-lesions", "sngan-lesions"]
+    assert zoo.list_models("*lesion*") == ["acgan-lesions", "dcgan-lesions", "sngan-lesions"]
     assert zoo.list_models(task="masked-edit") == ["toy-edit"]
     assert zoo.list_models("toy-*", family="toy-c*") == ["toy-conditional"]
     assert zoo.list_models(modality="dermoscopy", task="unconditional", family="dcgan") == ["dcgan-lesions"]

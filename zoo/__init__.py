@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 
 from typing import Any
 
+from .datasets import LabelledImages, SyntheticDataset, mix_datasets, synthetic_dataset
 from .errors import (
     ConfigError,
     DuplicateModelError,
@@ -34,7 +35,8 @@ from .registry import Metric, ModelSpec, get_registry, reload_plugins
 __all__ = [
     "list_models", "info", "create", "load", "hookimpl", "ModelSpec", "Metric", "GANModel", "Pipeline",
     "ImageOutput", "ZooError", "UnknownModelError", "DuplicateModelError", "WeightsError", "ConfigError",
-    "ImageInputError", "PluginWarning", "reload_plugins",
+    "ImageInputError", "PluginWarning", "reload_plugins", "synthetic_dataset", "mix_datasets", "SyntheticDataset",
+    "LabelledImages",
 ]
 
 

@@ -6,7 +6,9 @@ Every verb's ``--help`` ends with a runnable example.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -84,19 +86,70 @@ def _cmd_generate(args) -> int:
         raise ValueError(f"{args.model} is a {pipe.task} model: it edits images instead of generating them "
                          "(zoo.load(...)(image) in Python)")
     _check_sixteen_bit(pipe, args)
+    conditional = pipe.task == "class-conditional"
+    for flag, value in (("--class/--labels", args.labels), ("--label-column", args.label_column)):
+        if value and not conditional:
+            raise ValueError(f"{flag} needs a class-conditional model; {args.model} is {pipe.task}")
     n = 16 if args.num_images is None else args.num_images
     kwargs = dict(num_images=n, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)
-    if args.labels:
-        if pipe.task != "class-conditional":
-            raise ValueError(f"--labels needs a class-conditional model; {args.model} is {pipe.task}")
-        kwargs["labels"] = args.labels
-    out = pipe(**kwargs)
     stem = Path(pipe.model.model_id).name
+    if conditional:
+        label_ids = pipe._label_ids(args.labels, n).tolist()  # one class per image, cycled as the pipeline does
+        kwargs["labels"] = label_ids
+        classes = [pipe.class_names[i] for i in label_ids]
+        names = [f"{stem}-{_file_safe(c)}-seed{args.seed}-{i:04d}.png" for i, c in enumerate(classes)]
+        label_csv = _LabelsCsv(args.out / "labels.csv", args.label_column or "dx")  # a bad csv stops us before any work
+    else:
+        names = [f"{stem}-seed{args.seed}-{i:04d}.png" for i in range(n)]
+    out = pipe(**kwargs)
     for i, pixels in enumerate(tqdm(out.tensors, desc="saving", unit="image", delay=1.0)):
         image = to_pil(pixels, sixteen_bit=True) if args.sixteen_bit else out.images[i]
-        image.save(args.out / f"{stem}-seed{args.seed}-{i:04d}.png")
-    print(f"wrote {len(out.images)} images to {args.out}")
+        image.save(args.out / names[i])
+    if conditional:
+        label_csv.add(zip(names, classes))
+    where = f" and their classes to {label_csv.path}" if conditional else ""
+    print(f"wrote {len(out.images)} images to {args.out}{where}")
     return 0
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+class _LabelsCsv:
+    """OUT/labels.csv as zoo.data reads it (``file`` + a label column); new rows are appended.
+
+    A rerun that rewrites the same files adds no duplicate rows; the same file under another class
+    (an edited csv) is an error rather than a silent relabel.
+    """
+
+    def __init__(self, path: Path, label_column: str):
+        self.path, self.header = path, ["file", label_column]
+        self.rows: dict[str, str] = {}
+        if path.is_file() and path.stat().st_size:
+            with open(path, newline="", encoding="utf-8") as f:
+                reader = csv.reader(f)
+                header = next(reader, [])
+                if header != self.header:
+                    raise ValueError(f"{path} has the columns {header}, not {self.header}, so zoo generate cannot add "
+                                     f"to it; write into another folder (-o) or match --label-column to its column")
+                self.rows = {row[0]: row[1] for row in reader if len(row) >= 2}
+
+    def add(self, rows) -> None:
+        new = []
+        for file, label in rows:
+            if self.rows.get(file, label) != label:
+                raise ValueError(f"{self.path} already lists {file} as {self.rows[file]!r}, not {label!r}; "
+                                 "fix or remove that row")
+            if file not in self.rows:
+                self.rows[file] = label
+                new.append([file, label])
+        fresh = not self.path.is_file() or not self.path.stat().st_size
+        with open(self.path, "a", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            if fresh:
+                writer.writerow(self.header)
+            writer.writerows(new)
 
 
 def _check_sixteen_bit(pipe, args) -> None:
@@ -117,8 +170,9 @@ def _generate_walk(args) -> int:
     if suffix not in (".png", ".gif") or args.out.is_dir():
         raise ValueError(f"with --interpolate, -o names one file: walk.png (the frames side by side) or walk.gif "
                          f"(an animation); got {args.out}")
-    if args.num_images is not None or args.labels:
-        raise ValueError("-n and --labels do not apply to --interpolate; the number of frames is --steps")
+    if args.num_images is not None or args.labels or args.label_column:
+        raise ValueError("-n, --class/--labels and --label-column do not apply to --interpolate; "
+                         "the number of frames is --steps")
     if suffix == ".gif" and args.sixteen_bit:
         raise ValueError("GIF frames are 8-bit; write a 16-bit walk as a strip: -o walk.png")
     args.out.parent.mkdir(parents=True, exist_ok=True)  # fail on a bad output path before any work
@@ -213,7 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--truncation", type=_positive_float, default=None,
                    help="re-draw latent components with |z| above this")
-    p.add_argument("--labels", nargs="+", help="class names (class-conditional models)")
+    p.add_argument("--class", "--labels", dest="labels", action="extend", nargs="+", metavar="NAME",
+                   help="classes to generate, cycled over the images (class-conditional models; default: all "
+                        "classes); repeatable: --class df --class vasc")
+    p.add_argument("--label-column", default=None,
+                   help="class-conditional models: the class column of OUT/labels.csv, written beside the images "
+                        "for zoo train / zoo.data (default dx)")
     p.add_argument("--batch-size", type=positive_int, default=64)
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ...")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit")

@@ -50,12 +50,14 @@ class ACGAN(GANModel):
         embed_dim: int = 8,
         g_features: int = 256,
         d_features: int = 256,
+        upsample: str = "resize",
         gan_loss: str = "hinge",
         spectral: bool = True,
         aux_weight: float = 1.0,
         fake_class_loss: bool = False,
     ):
-        """``aux_weight`` scales the class losses. ``fake_class_loss`` also trains D's class head on
+        """``upsample="resize"`` (nearest x2, then a conv) avoids the checkerboard texture that
+        transposed convs left on HAM10000 samples. ``aux_weight`` scales the class losses. ``fake_class_loss`` also trains D's class head on
         generated images, as in the paper; off by default, because early fakes are noise with labels
         and teaching the head to name them slows its learning of the real classes."""
         super().__init__()
@@ -65,7 +67,7 @@ class ACGAN(GANModel):
             raise ValueError(f"gan_loss must be 'bce' or 'hinge', got {gan_loss!r}")
         image_size = as_size(image_size)
         self.generator = ConditionalGenerator(latent_dim, len(class_names), embed_dim, image_size=image_size,
-                                              channels=channels, features=g_features)
+                                              channels=channels, features=g_features, upsample=upsample)
         self.discriminator = ConvDiscriminator(image_size, channels, d_features, norm=None if spectral else "batch",
                                                spectral=spectral, outputs=1 + len(class_names))
 
