@@ -133,8 +133,9 @@ def test_generate_by_class_writes_labels_csv_that_training_data_reads(tmp_path, 
     assert main(["generate", model, "--labels", "mel", "-n", "2", "-o", str(out), "--seed", "1"]) == 0
     assert main(["generate", model, "--class", "df", "--class", "vasc", "-n", "3", "-o", str(out)]) == 0
     rows = (out / "labels.csv").read_text().splitlines()
-    assert rows == ["file,dx", "toy-conditional-df-seed0-0000.png,df", "toy-conditional-vasc-seed0-0001.png,vasc",
-                    "toy-conditional-df-seed0-0002.png,df", "toy-conditional-mel-seed1-0000.png,mel",
+    # Numbered within each class: the image's (seed, class, position) is its identity, as in zoo.synthetic_dataset.
+    assert rows == ["file,dx", "toy-conditional-df-seed0-0000.png,df", "toy-conditional-vasc-seed0-0000.png,vasc",
+                    "toy-conditional-df-seed0-0001.png,df", "toy-conditional-mel-seed1-0000.png,mel",
                     "toy-conditional-mel-seed1-0001.png,mel"]
     names = ("df", "mel", "vasc")
     data = load_training_data(out, "class-conditional", (8, 8), 3, class_names=names, progress=False)

@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader, WeightedRandomSampler
@@ -225,3 +226,18 @@ def test_mix_edges_and_errors(model):
     other = zoo.LabelledImages(_real(4, ("a", "b")))
     with pytest.raises(ValueError, match="differ, so label indices would mean different classes"):
         zoo.mix_datasets(other, fake, 0.2)
+
+
+def test_zoo_generate_class_writes_the_synthetic_datasets_images(model, tmp_path, monkeypatch):
+    from PIL import Image
+
+    import zoo.cli
+
+    monkeypatch.setattr(zoo, "load", lambda *a, **k: zoo.pipeline_for(model))
+    assert zoo.cli.main(["generate", "toy-conditional", "--class", "vasc", "df", "-n", "4", "-o", str(tmp_path),
+                         "--seed", "5"]) == 0
+    data = zoo.synthetic_dataset(model, {"vasc": 2, "df": 2}, seed=5)
+    for i, name in enumerate(["vasc-seed5-0000", "vasc-seed5-0001", "df-seed5-0000", "df-seed5-0001"]):
+        [path] = tmp_path.glob(f"*-{name}.png")
+        written = torch.from_numpy(np.array(Image.open(path))).permute(2, 0, 1).float() / 255
+        assert torch.allclose(written, data[i][0], atol=1 / 255 + 1e-6)  # the same latent, rounded to 8 bits

@@ -88,6 +88,9 @@ def test_class_conditional_training_draws_every_class_equally_often():
     plain = torch.bincount(drawn(balance_classes=False), minlength=3) / 3000
     assert torch.allclose(plain, torch.tensor([0.9, 0.08, 0.02]), atol=0.01), plain
     assert torch.equal(drawn(), drawn())  # still reproducible from the seed
+    with pytest.raises(ValueError, match=r"class index in 0\.\.2 \(\['nv', 'mel', 'df'\]\) .* from 0 to 3"):
+        Trainer(model, TrainingData({"image": data.tensors["image"], "label": labels.clamp(max=1) * 3}),
+                batch_size=10, accelerator=FakeAccelerator(0, 1), progress=False)
     with pytest.raises(ValueError, match="labelled data"):
         Trainer(zoo.create("dcgan-lesions", image_size=8), TrainingData({"image": data.tensors["image"]}),
                 batch_size=10, accelerator=FakeAccelerator(0, 1), progress=False, balance_classes=True)

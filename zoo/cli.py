@@ -13,6 +13,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from .evaluate.augmentation import EXAMPLE as BENEFIT_EXAMPLE
 from .train import EXAMPLE as TRAIN_EXAMPLE
 from .train import positive_int
 
@@ -23,6 +24,7 @@ EXAMPLES = {
     "card": "zoo card dcgan-lesions > README.md",
     "push": "zoo push runs/my-dcgan --repo my-lab/dcgan-lesions --revision v1 --private",
     "train": TRAIN_EXAMPLE,
+    "evaluate-augmentation": BENEFIT_EXAMPLE,
 }
 
 
@@ -91,17 +93,28 @@ def _cmd_generate(args) -> int:
         if value and not conditional:
             raise ValueError(f"{flag} needs a class-conditional model; {args.model} is {pipe.task}")
     n = 16 if args.num_images is None else args.num_images
-    kwargs = dict(num_images=n, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)
     stem = Path(pipe.model.model_id).name
     if conditional:
+        import torch
+
+        from .datasets import item_latents
+
         label_ids = pipe._label_ids(args.labels, n).tolist()  # one class per image, cycled as the pipeline does
-        kwargs["labels"] = label_ids
+        counts: dict[int, int] = {}
+        positions = []  # each image's place among the images of its class
+        for k in label_ids:
+            positions.append(counts.get(k, 0))
+            counts[k] = positions[-1] + 1
         classes = [pipe.class_names[i] for i in label_ids]
-        names = [f"{stem}-{_file_safe(c)}-seed{args.seed}-{i:04d}.png" for i, c in enumerate(classes)]
+        names = [f"{stem}-{_file_safe(c)}-seed{args.seed}-{i:04d}.png" for c, i in zip(classes, positions)]
         label_csv = _LabelsCsv(args.out / "labels.csv", args.label_column or "dx")  # a bad csv stops us before any work
+        # Each image's latent from (seed, class, position in class), as in zoo.synthetic_dataset: classes
+        # generated with one seed do not share latents, and more of one class leaves the others alone.
+        z = item_latents(pipe.model, label_ids, positions, args.seed, args.truncation)
+        out = pipe._generate(z, torch.tensor(label_ids), args.batch_size, None)
     else:
         names = [f"{stem}-seed{args.seed}-{i:04d}.png" for i in range(n)]
-    out = pipe(**kwargs)
+        out = pipe(num_images=n, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)
     for i, pixels in enumerate(tqdm(out.tensors, desc="saving", unit="image", delay=1.0)):
         image = to_pil(pixels, sixteen_bit=True) if args.sixteen_bit else out.images[i]
         image.save(args.out / names[i])
@@ -297,6 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--private", action="store_true")
     p.add_argument("-m", "--message", default=None, help="commit message")
     p.set_defaults(func=_cmd_push)
+
+    from .evaluate.augmentation import add_arguments, run_cli
+
+    p = verb("evaluate-augmentation", "Does a GAN help a classifier? Train a small CNN on real / +classic / "
+             "+oversampled / +synthetic images and score it on held-out real ones.")
+    add_arguments(p)
+    p.set_defaults(func=run_cli)
 
     p = sub.add_parser("train", add_help=False, help="Train a model on a folder (zoo train --help for options).",
                        description="Train a model; everything after `train` goes to zoo/train.py.")

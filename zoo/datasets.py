@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -50,6 +50,14 @@ def item_seed(seed: int, label: int, position: int) -> int:
     process, so workers would disagree. Each step is a bijection on 64 bits.
     """
     return _splitmix64(_splitmix64(_splitmix64(int(seed) & _MASK64) ^ int(label)) ^ int(position))
+
+
+def item_latents(model: Any, labels: Sequence[int], positions: Sequence[int], seed: int,
+                 truncation: float | None = None) -> torch.Tensor:
+    """One latent per (class, position in that class): what ``synthetic_dataset`` and
+    ``zoo generate --class`` draw, so both routes give the same image for the same item."""
+    return torch.cat([model.sample_latents(1, seeded_generator(item_seed(seed, int(k), int(i))), truncation)
+                      for k, i in zip(labels, positions)])
 
 
 class LabelledImages(Dataset):
@@ -166,9 +174,8 @@ class SyntheticDataset(Dataset):
 
     def latents(self, start: int, stop: int) -> torch.Tensor:
         """The latents of items ``start:stop``, each from its own (seed, class, position in class) generator."""
-        return torch.cat([self.model.sample_latents(
-            1, seeded_generator(item_seed(self.seed, int(self.labels[i]), int(self._positions[i]))), self.truncation)
-            for i in range(start, stop)])
+        return item_latents(self.model, self.labels[start:stop].tolist(), self._positions[start:stop].tolist(),
+                            self.seed, self.truncation)
 
     def _chunk(self, chunk: int) -> torch.Tensor:
         if chunk in self._chunks:
@@ -198,8 +205,8 @@ class SyntheticDataset(Dataset):
     def materialize(self) -> LabelledImages:
         """Every image generated once, in order, and kept as uint8 like real data (4x smaller than float).
 
-        The pixels are those ``zoo generate`` would write to PNG: rounded to 1/255, as real images
-        are. Worth it for shuffled or many-epoch training; 10,000 64 x 64 RGB images take 123 MB.
+        The pixels are those ``zoo generate --class`` writes to PNG for the same seed: the same
+        latents, rounded to 1/255 as real images are. Worth it for shuffled or many-epoch training; 10,000 64 x 64 RGB images take 123 MB.
         """
         from .data import TrainingData
 
@@ -241,7 +248,9 @@ def mix_datasets(real: Dataset, synthetic: Dataset, synthetic_fraction: float, s
     ``n = round(len(real) * f / (1 - f))`` synthetic items are chosen without replacement by a
     permutation seeded with ``seed``, and kept in index order (a SyntheticDataset then generates
     each chunk once when the mix is read in order). The result has ``labels`` (when both parts
-    have them; build a class-balanced sampler from it) and ``is_synthetic``.
+    have them; build a class-balanced sampler from it) and ``is_synthetic``. For shuffled or
+    sampled reading, pass ``synthetic.materialize()``: random access to an unmaterialised
+    SyntheticDataset costs a forward pass per item.
     """
     f = synthetic_fraction
     if isinstance(f, bool) or not isinstance(f, (int, float, np.floating)) or not 0 <= f < 1:

@@ -177,6 +177,12 @@ def run(args: argparse.Namespace, command: str) -> Path:
             out.mkdir(parents=True, exist_ok=True)
             (out / "heldout.txt").write_text("\n".join(held.files) + "\n")
     accelerator.print(f"data: {args.data}: {data.describe()}" + (f"; held out {len(held)} (heldout.txt)" if held else ""))
+    if conditional:  # a class only in the held-out part would get an embedding that never trains
+        missing = [n for n, c in zip(data.class_names, torch.bincount(data.tensors["label"].long(),
+                                                                       minlength=len(data.class_names))) if not c]
+        if missing:
+            raise ZooError(f"classes {missing} have no training image after the hold-out split; lower --holdout, "
+                           "change --split-seed, or drop those classes")
     trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
                       balance_classes=args.balance_classes)

@@ -148,7 +148,15 @@ class Trainer:
         if balance_classes is None:  # class-conditional families learn rare classes only if they see them
             balance_classes = model.task == "class-conditional"
         if balance_classes and "label" not in data.tensors:
-            raise ValueError("balance_classes needs labelled data (a 'label' tensor)")
+            raise ValueError("class balancing needs labelled data: a class-conditional model and data with a label "
+                             "column or class sub-folders (or turn it off: --no-balance-classes)")
+        if model.task == "class-conditional":
+            names = list(model.config["class_names"])
+            labels = data.tensors.get("label")
+            if labels is None or len(labels) and not (0 <= int(labels.min()) and int(labels.max()) < len(names)):
+                raise ValueError(f"{model.model_id or model.family} needs a class index in 0..{len(names) - 1} "
+                                 f"({names}) for every image" + ("" if labels is None else
+                                 f"; got labels from {int(labels.min())} to {int(labels.max())}"))
         self.class_weights = None
         if balance_classes:  # each class drawn equally often: weight 1 / (its count)
             labels = data.tensors["label"].long()
@@ -321,7 +329,7 @@ class Trainer:
                            "--set overrides and --ema as the run that wrote it") from None
         if self.state.loaded_setup is not None and self.state.loaded_setup != self.state.setup:
             raise ZooError(f"{path} was written with {self.state.loaded_setup}, this run has {self.state.setup}; "
-                           "resume with the same --set overrides and --ema")
+                           "resume with the same --set overrides, --ema and --balance-classes")
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:

@@ -12,6 +12,7 @@ WEIGHTS = Path(__file__).parent / "embedded-weights"  # not an identifier: data,
 COMMAND = ("zoo train --model acgan-lesions --data ../shared/data/ham10000 --out runs/acgan --steps 4000 "
            "--batch-size 64 --ema 0.999 --augment translation,cutout --group-column lesion_id --holdout 0.2 "
            "--split-seed 0")
+BENEFIT = "zoo evaluate-augmentation --data ../shared/data/ham10000 --model acgan-lesions -o reports/acgan"
 
 
 @hookimpl
@@ -49,6 +50,13 @@ def zoo_register_models(registry):
                     command="python bench/heldout_swd.py acgan-lesions --data ../shared/data/ham10000 "
                             "--group-column lesion_id --holdout 0.2",
                 ),
+                *(
+                    Metric(name=f"balanced accuracy of a small CNN, {condition}", value=value,
+                           dataset="HAM10000 held-out split (1,197 images, lesion_id, split seed 0; mean of 3 seeds)",
+                           command=BENEFIT)
+                    for condition, value in (("real+classic", 0.470), ("real+classic+oversampled", 0.589),
+                                             ("real+classic+synthetic", 0.521))
+                ),
             ),
             weights=WEIGHTS / "acgan-lesions",
             intended_use=(
@@ -62,7 +70,12 @@ def zoo_register_models(registry):
                 "rare classes have few real examples (50 dermatofibromas, 64 vascular lesions in training), "
                 "seen many times under class-balanced sampling: their samples are less varied and may be "
                 "close to training images; no memorisation audit has been run yet. HAM10000 is mostly light "
-                "skin. The SWD below is a pixel-space distance (lower is closer)."
+                "skin. A classifier trained on the real images only (bench/class_fidelity.py) assigns 93 % of "
+                "generated akiec, 80 % bcc, 66 % bkl, 31 % df, 15 % mel, 100 % nv and 83 % vasc images to the "
+                "class asked for: melanoma and dermatofibroma samples are the least faithful. As augmentation "
+                "(metrics below) the samples raise a small CNN's held-out balanced accuracy from 0.470 to 0.521, "
+                "less than repeating the real rare-class images does (0.589). The SWD is a pixel-space distance "
+                "(lower is closer)."
             ),
         )
     )

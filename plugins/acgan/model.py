@@ -3,7 +3,9 @@ classifier head.
 
 What differs from the unconditional families is only the conditioning: the generator reads a
 learned class embedding joined to z; the discriminator's last layer gives one real/fake logit plus
-one logit per class, and both networks are also trained to make the class head right. The
+one logit per class (one spectrally normalised layer gives both, so they share its Lipschitz
+bound; StudioGAN normalises separate heads), and both networks are also trained to make the class
+head right. The
 convolutional bodies are the shared :mod:`zoo.nets` ones (SN-GAN style by default: spectral norm in
 D, hinge loss), since that setting gave the best HAM10000 samples among the unconditional families.
 """
@@ -85,8 +87,18 @@ class ACGAN(GANModel):
 
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits of the auxiliary head for images in [-1, 1] (N, classes)."""
-        return self.discriminate(x.to(self.device, self.dtype))[1]
+        """Class logits of the auxiliary head for images in [-1, 1] (N, classes), in eval mode
+        (no spectral-norm power iteration), the model's mode restored after."""
+        if "discriminator" in self.absent_networks:
+            raise ValueError(f"{self.model_id} was loaded without its discriminator (embedded and Hub weights hold "
+                             "the generator only), so its class head is untrained; load a training run's model/ "
+                             "folder, which has discriminator.safetensors")
+        was_training = self.discriminator.training
+        self.discriminator.eval()
+        try:
+            return self.discriminate(x.to(self.device, self.dtype))[1]
+        finally:
+            self.discriminator.train(was_training)
 
     # -- training ------------------------------------------------------------------------------
     def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.0, 0.9), **adam) -> dict:
