@@ -32,7 +32,7 @@ def run(pipe, seed=1):
         mask = torch.zeros(1, h + 5, w + 3)
         mask[:, 2:-2, 1:-3] = 1
         return pipe(image, mask, mode="remove")
-    return pipe([image, image[:, :-2]], direction="BtoA")
+    return pipe([image, image[:, :-2]], direction=list(pipe.directions)[-1])  # e.g. BtoA, or a named one
 
 
 def test_create_run_save_load_identical(model_id, tmp_path):

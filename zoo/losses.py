@@ -18,7 +18,9 @@ def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
     if kind == "wasserstein":
         return fake.mean() - real.mean()
-    raise ValueError(f"unknown GAN loss {kind!r}; use 'bce', 'hinge' or 'wasserstein'")
+    if kind == "lsgan":  # least squares (Mao et al. 2017), CycleGAN's default; logits of any shape
+        return F.mse_loss(real, torch.ones_like(real)) + F.mse_loss(fake, torch.zeros_like(fake))
+    raise ValueError(f"unknown GAN loss {kind!r}; use 'bce', 'hinge', 'wasserstein' or 'lsgan'")
 
 
 def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
@@ -26,7 +28,9 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
     if kind in ("hinge", "wasserstein"):
         return -fake.mean()
-    raise ValueError(f"unknown GAN loss {kind!r}; use 'bce', 'hinge' or 'wasserstein'")
+    if kind == "lsgan":
+        return F.mse_loss(fake, torch.ones_like(fake))
+    raise ValueError(f"unknown GAN loss {kind!r}; use 'bce', 'hinge', 'wasserstein' or 'lsgan'")
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -193,15 +193,27 @@ class TranslationPipeline(_ImageToImagePipeline):
 
     task = "unpaired-translation"
 
+    @property
+    def directions(self) -> dict[str, str]:
+        """Every accepted ``direction``: 'AtoB', 'BtoA' and the model's own names (e.g. 'remove')."""
+        return {"AtoB": "AtoB", "BtoA": "BtoA", **(self.model.config.get("direction_names") or {})}
+
     @torch.no_grad()
     def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB", progress: bool | None = None) -> ImageOutput:
-        if direction not in ("AtoB", "BtoA"):
-            raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
-        return self._run_each(self._inputs(images), lambda image, x: self.model.translate(x, direction), progress)
+        """``direction``: 'AtoB', 'BtoA', or a name the model gives one (``pipe.directions``)."""
+        if direction not in self.directions:
+            raise ValueError(f"direction must be one of {list(self.directions)}, got {direction!r}")
+        way = self.directions[direction]
+        return self._run_each(self._inputs(images), lambda image, x: self.model.translate(x, way), progress)
 
 
 class PairedTranslationPipeline(TranslationPipeline):
     task = "paired-translation"
+
+    @property
+    def directions(self) -> dict[str, str]:
+        """A paired model learned one way: input (A) to target (B)."""
+        return {"AtoB": "AtoB", **(self.model.config.get("direction_names") or {})}
 
 
 class MaskedEditPipeline(_ImageToImagePipeline):

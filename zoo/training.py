@@ -20,7 +20,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -344,7 +344,7 @@ def needs_cpu_flag() -> bool:
 
 def train_steps(
     model,
-    images: torch.Tensor,
+    images: torch.Tensor | Mapping[str, torch.Tensor],
     steps: int,
     batch_size: int = 32,
     lr: float | None = None,
@@ -353,26 +353,40 @@ def train_steps(
     labels: torch.Tensor | None = None,
     **trainer_options,
 ) -> list[dict[str, float]]:
-    """Train ``model`` on an in-memory tensor (N x C x H x W in [-1, 1]) for ``steps`` steps.
-
-    ``labels`` (N class indices) for class-conditional models. The same loop as
+    """Train ``model`` on in-memory tensors for ``steps`` steps: the same loop as
     ``accelerate launch zoo/train.py``, for notebooks and tests.
+
+    ``images``: N x C x H x W in [-1, 1] for the noise-to-image families (with ``labels``, N class
+    indices, for class-conditional ones), or the batch the family's ``training_step`` reads:
+    ``{"A": ..., "B": ...}`` for translation, ``{"image": ..., "mask": ...}`` for masked edits
+    (images in [-1, 1], masks in {0, 1}).
     """
-    expected = (model.channels, *model.image_size)
-    if images.ndim != 4 or tuple(images.shape[1:]) != expected:
-        raise ValueError(f"images must be N x {' x '.join(map(str, expected))} (N x C x H x W) for this model, "
-                         f"got {tuple(images.shape)}; resize them, or create the model with image_size=(H, W)")
-    if (labels is None) != (model.task != "class-conditional"):
+    tensors = dict(images) if isinstance(images, Mapping) else {"image": images}
+    if labels is not None:
+        tensors["label"] = labels
+    if ("label" in tensors) != (model.task == "class-conditional"):
         raise ValueError(f"labels are needed for a class-conditional model and only for one ({model.task})")
-    pixels = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    tensors = {"image": pixels} if labels is None else {"image": pixels, "label": torch.as_tensor(labels).long()}
-    if labels is not None and len(tensors["label"]) != len(pixels):
-        raise ValueError(f"{len(tensors['label'])} labels for {len(pixels)} images")
-    trainer = Trainer(model, TrainingData(tensors), batch_size=min(batch_size, len(images)), lr=lr,
+    expected = (model.channels, *model.image_size)
+    stored = {}
+    for key, value in tensors.items():
+        value = torch.as_tensor(value)
+        if key == "label":
+            stored[key] = value.long()
+        elif key == "mask":
+            stored[key] = ((value > 0.5) * 255).to(torch.uint8)
+        else:
+            if value.ndim != 4 or tuple(value.shape[1:]) != expected:
+                raise ValueError(f"images must be N x {' x '.join(map(str, expected))} (N x C x H x W) for this "
+                                 f"model, got {tuple(value.shape)}; resize them, or create the model with "
+                                 "image_size=(H, W)")
+            stored[key] = ((value.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    sizes = {key: len(value) for key, value in stored.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"every tensor needs the same number of samples, got {sizes}")
+    n = next(iter(sizes.values()))
+    trainer = Trainer(model, TrainingData(stored), batch_size=min(batch_size, n), lr=lr,
                       seed=seed, progress=progress, **trainer_options)
     with torch.random.fork_rng(devices=[]):  # the loop reseeds the global RNG each step: keep the caller's
         history = list(trainer.steps(steps))
     trainer.release()
     return history
-
-

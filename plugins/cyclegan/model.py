@@ -1,0 +1,112 @@
+"""CycleGAN (Zhu et al. 2017): two generators A->B and B->A, two discriminators, cycle consistency.
+
+The family's own choices, beyond the shared :mod:`zoo.i2i` blocks: the discriminator judges the
+whole image (``discriminator="global"``: a deeper PatchGAN whose logit map is averaged) or 70x70
+patches (``"patch"``, the reference); differentiable augmentation on real and fake before both
+discriminators (``d_augment``, the answer to few training images); an image pool for D; identity
+loss. ``direction_names`` lets a model name its directions, e.g. ``{"add": "AtoB", "remove": "BtoA"}``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from zoo import losses
+from zoo.augment import build_augment
+from zoo.blocks import as_size, num_halvings
+from zoo.i2i import ImagePool, PatchDiscriminator, ResnetGenerator
+from zoo.model import GANModel
+
+
+def make_discriminator(kind: str, image_size: tuple[int, int], channels: int, features: int, norm: str | None):
+    """"patch": the 70x70 PatchGAN (3 strided layers); "global": strided layers down to ~4 pixels, averaged."""
+    if kind == "patch":
+        return PatchDiscriminator(channels, features, 3, norm)
+    if kind == "global":
+        return PatchDiscriminator(channels, features, max(3, num_halvings(image_size) - 1), norm, global_logit=True)
+    raise ValueError(f"discriminator must be 'global' or 'patch', got {kind!r}")
+
+
+class CycleGAN(GANModel):
+    family = "cyclegan"
+    task: ClassVar[str] = "unpaired-translation"
+    inference_networks = ("generator_ab", "generator_ba")
+
+    def __init__(
+        self,
+        image_size: tuple[int, int] = (128, 128),
+        channels: int = 3,
+        g_features: int = 32,
+        g_blocks: int = 9,
+        d_features: int = 64,
+        discriminator: str = "global",
+        norm: str = "instance",
+        gan_loss: str = "lsgan",
+        cycle_weight: float = 10.0,
+        identity_weight: float = 0.5,
+        pool_size: int = 50,
+        d_augment: str = "translation,cutout",
+        direction_names: dict[str, str] | None = None,
+    ):
+        super().__init__()
+        if gan_loss not in ("lsgan", "bce", "hinge"):
+            raise ValueError(f"gan_loss must be 'lsgan', 'bce' or 'hinge', got {gan_loss!r}")
+        bad = {k: v for k, v in (direction_names or {}).items() if v not in ("AtoB", "BtoA")}
+        if bad:
+            raise ValueError(f"direction_names must map names to 'AtoB' or 'BtoA', got {bad}")
+        image_size = as_size(image_size)
+        if image_size[0] % 4 or image_size[1] % 4:
+            raise ValueError(f"image_size {image_size} must divide by 4 (two strided convs and back)")
+        self.generator_ab = ResnetGenerator(channels, channels, g_features, g_blocks, norm=norm)
+        self.generator_ba = ResnetGenerator(channels, channels, g_features, g_blocks, norm=norm)
+        self.discriminator_a = make_discriminator(discriminator, image_size, channels, d_features, norm)
+        self.discriminator_b = make_discriminator(discriminator, image_size, channels, d_features, norm)
+        # Not networks (nothing to save): training-time helpers, kept off the module tree.
+        object.__setattr__(self, "_pools", (ImagePool(pool_size), ImagePool(pool_size)))
+        object.__setattr__(self, "_d_augment", None)
+
+    def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        return (self.generator_ab if direction == "AtoB" else self.generator_ba)(x)
+
+    # -- training ------------------------------------------------------------------------------
+    def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), **adam) -> dict:
+        gens = itertools.chain(self.generator_ab.parameters(), self.generator_ba.parameters())
+        discs = itertools.chain(self.discriminator_a.parameters(), self.discriminator_b.parameters())
+        return {"generator": torch.optim.Adam(gens, lr=lr, betas=betas, **adam),
+                "discriminator": torch.optim.Adam(discs, lr=lr, betas=betas, **adam)}
+
+    def _augment(self, ctx, x: torch.Tensor) -> torch.Tensor:
+        """The family's own augmentation before D, then the run's (--augment), if any."""
+        if self._d_augment is None:
+            object.__setattr__(self, "_d_augment", build_augment(self.config["d_augment"]).to(x.device))
+        return ctx.augment(self._d_augment(x))
+
+    def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:
+        real_a, real_b = batch["A"], batch["B"]
+        cfg = self.config
+        kind, cycle, identity = cfg["gan_loss"], cfg["cycle_weight"], cfg["identity_weight"]
+        d_a, d_b = self.discriminator_a, self.discriminator_b
+
+        fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
+        optimizers["generator"].zero_grad(set_to_none=True)
+        adv = losses.g_loss(kind, d_b(self._augment(ctx, fake_b))) + losses.g_loss(kind, d_a(self._augment(ctx, fake_a)))
+        cyc = F.l1_loss(self.generator_ba(fake_b), real_a) + F.l1_loss(self.generator_ab(fake_a), real_b)
+        g_total = adv + cycle * cyc
+        idt = torch.zeros((), device=real_a.device)
+        if identity:  # a generator fed its own target domain should leave it alone (keeps colours)
+            idt = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(self.generator_ba(real_a), real_a)
+            g_total = g_total + cycle * identity * idt
+        ctx.backward(g_total)
+        optimizers["generator"].step()  # D got gradients too; they are cleared before its own step
+
+        optimizers["discriminator"].zero_grad(set_to_none=True)
+        pool_a, pool_b = self._pools
+        d_total = (0.5 * losses.d_loss(kind, d_b(self._augment(ctx, real_b)), d_b(self._augment(ctx, pool_b(fake_b))))
+                   + 0.5 * losses.d_loss(kind, d_a(self._augment(ctx, real_a)), d_a(self._augment(ctx, pool_a(fake_a)))))
+        ctx.backward(d_total)
+        optimizers["discriminator"].step()
+        return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "d_loss": d_total.item()}

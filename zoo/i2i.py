@@ -1,0 +1,164 @@
+"""Image-to-image building blocks shared by CycleGAN, pix2pix and the mask-guided editors.
+
+Written once (as in pytorch-CycleGAN-and-pix2pix, whose shapes they follow so users can compare):
+
+* :class:`ResidualBlock`: reflect-padded conv-norm-ReLU-conv-norm with an identity skip.
+* :class:`ResnetGenerator`: 7x7 stem, ``downsamplings`` strided convs, ``blocks`` residual blocks,
+  as many transposed convs, 7x7 to the image, tanh. ResNet-9 = ``blocks=9``.
+* :class:`UNetGenerator`: encoder-decoder with skip concatenation at every level (U-Net-128 has 7
+  levels); any size whose sides divide by 2**levels.
+* :class:`PatchDiscriminator`: the 70x70 PatchGAN (3 strided layers, ndf 64) -> a map of logits,
+  or with ``global_logit=True`` one logit per image from the whole map (a whole-face judgement).
+* :class:`ImagePool`: a history of generated images for D (Shrivastava et al. 2017), pool 50.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks import norm_layer
+
+
+def _bias(norm: str | None) -> bool:
+    return norm in (None, "none", "instance")  # batch norm cancels a bias; instance norm (affine) too, but
+    # the reference implementation keeps it there, and so do we for identical parameter counts
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int, norm: str | None = "instance", dropout: float = 0.0):
+        super().__init__()
+        layers = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=_bias(norm)), norm_layer(norm, channels),
+                  nn.ReLU(inplace=True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=_bias(norm)), norm_layer(norm, channels)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class ResnetGenerator(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, features: int = 64, blocks: int = 9,
+                 downsamplings: int = 2, norm: str | None = "instance"):
+        super().__init__()
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, features, 7, bias=_bias(norm)),
+                  norm_layer(norm, features), nn.ReLU(inplace=True)]
+        width = features
+        for _ in range(downsamplings):
+            layers += [nn.Conv2d(width, width * 2, 3, stride=2, padding=1, bias=_bias(norm)),
+                       norm_layer(norm, width * 2), nn.ReLU(inplace=True)]
+            width *= 2
+        layers += [ResidualBlock(width, norm) for _ in range(blocks)]
+        for _ in range(downsamplings):
+            layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1,
+                                          bias=_bias(norm)), norm_layer(norm, width // 2), nn.ReLU(inplace=True)]
+            width //= 2
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.multiple = 2**downsamplings
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class UNetGenerator(nn.Module):
+    """``levels`` halvings down to a bottleneck, each decoder level fed the matching encoder output.
+
+    Features double per level up to ``8 * features`` (pix2pix); dropout 0.5 in the three innermost
+    decoder levels, as in the reference (it is pix2pix's only noise source).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, features: int = 64, levels: int = 7,
+                 norm: str | None = "batch", dropout: float = 0.5):
+        super().__init__()
+        widths = [min(features * 2**i, features * 8) for i in range(levels)]
+        self.down = nn.ModuleList()
+        for i, w in enumerate(widths):
+            cin = in_channels if i == 0 else widths[i - 1]
+            inner = i == levels - 1
+            self.down.append(nn.Sequential(
+                nn.LeakyReLU(0.2, inplace=False) if i else nn.Identity(),
+                nn.Conv2d(cin, w, 4, stride=2, padding=1, bias=_bias(norm) or i == 0 or inner),
+                norm_layer(norm, w) if 0 < i < levels - 1 else nn.Identity(),
+            ))
+        self.up = nn.ModuleList()
+        for i in reversed(range(levels)):
+            cin = widths[i] if i == levels - 1 else widths[i] * 2
+            cout = out_channels if i == 0 else widths[i - 1]
+            last = i == 0
+            self.up.append(nn.Sequential(
+                nn.ReLU(inplace=False),
+                nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=last or _bias(norm)),
+                nn.Tanh() if last else norm_layer(norm, cout),
+                nn.Dropout(dropout) if (dropout and not last and i >= levels - 3) else nn.Identity(),
+            ))
+        self.multiple = 2**levels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for layer in self.down:
+            x = layer(x)
+            skips.append(x)
+        skips.pop()  # the bottleneck feeds the first decoder level directly
+        for layer in self.up:
+            x = layer(x)
+            if skips:
+                x = torch.cat([x, skips.pop()], 1)
+        return x
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: ``layers`` strided 4x4 convs (no norm on the first), one unstrided, one to a logit map.
+
+    With ``layers=3`` and ``features=64`` each logit sees a 70x70 patch. ``global_logit=True``
+    adds a mean over the map after more down-sampling, so D judges the whole image at once.
+    """
+
+    def __init__(self, in_channels: int, features: int = 64, layers: int = 3, norm: str | None = "instance",
+                 global_logit: bool = False):
+        super().__init__()
+        seq = [nn.Conv2d(in_channels, features, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+        width = features
+        for i in range(1, layers):
+            nxt = features * min(2**i, 8)
+            seq += [nn.Conv2d(width, nxt, 4, stride=2, padding=1, bias=_bias(norm)), norm_layer(norm, nxt),
+                    nn.LeakyReLU(0.2, inplace=True)]
+            width = nxt
+        nxt = features * min(2**layers, 8)
+        seq += [nn.Conv2d(width, nxt, 4, stride=1, padding=1, bias=_bias(norm)), norm_layer(norm, nxt),
+                nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(nxt, 1, 4, stride=1, padding=1)]
+        self.net = nn.Sequential(*seq)
+        self.global_logit = global_logit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.net(x)
+        return logits.mean((1, 2, 3)) if self.global_logit else logits
+
+
+class ImagePool:
+    """Half of each batch D sees is drawn from earlier fakes (``size`` kept); 0 disables it.
+
+    Draws from torch's global RNG, which the training loop seeds every step (reproducible runs).
+    The pool itself is not checkpointed: a resumed run starts it empty.
+    """
+
+    def __init__(self, size: int = 50):
+        self.size, self.images = size, []
+
+    def __call__(self, fakes: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return fakes
+        out = []
+        for image in fakes.detach():
+            if len(self.images) < self.size:
+                self.images.append(image)
+                out.append(image)
+            elif torch.rand(()) < 0.5:
+                k = int(torch.randint(self.size, ()))
+                out.append(self.images[k])
+                self.images[k] = image
+            else:
+                out.append(image)
+        return torch.stack(out)
