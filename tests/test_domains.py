@@ -1,0 +1,216 @@
+"""Synthetic PWS / eczema domains, patch extraction and the make_domains script, on tiny images."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo.data import load_training_data
+from zoo.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
+from zoo.errors import ImageInputError
+from zoo.images import to_pil
+from zoo.patches import extract_patches
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is ~100x faster than two fighting over shared CPU cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+SKIN = torch.tensor([0.85, 0.65, 0.55])  # inside the YCbCr skin box
+
+
+def toy_face(size: int = 64, seed: int = 0) -> torch.Tensor:
+    """A skin-coloured ellipse with a little texture on a dark background."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
+    inside = ((xx / 0.7) ** 2 + ((yy - 0.05) / 0.85) ** 2 <= 1).float()
+    face = SKIN.view(3, 1, 1) * inside + 0.1 * (1 - inside)
+    return (face + 0.02 * torch.rand(1, size, size, generator=g)).clamp(0, 1)
+
+
+def toy_patch(size: int = 32, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return (SKIN.view(3, 1, 1) + 0.03 * torch.rand(3, size, size, generator=g)).clamp(0, 1)
+
+
+def _changed(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().amax(0)
+
+
+@pytest.mark.parametrize("maker, image", [(add_port_wine_stain, toy_face()), (add_eczema, toy_patch())])
+def test_makers_deterministic_and_masks_match_changes(maker, image):
+    out, mask = maker(image, 3)
+    again, mask_again = maker(image, 3)
+    other, _ = maker(image, 4)
+    assert torch.equal(out, again) and torch.equal(mask, mask_again)
+    assert not torch.equal(out, other)
+    assert mask.shape == (1, *image.shape[-2:]) and set(mask.unique().tolist()) <= {0.0, 1.0}
+    assert mask.sum() > 0
+    diff = _changed(out, image)
+    inside = mask[0].bool()
+    assert diff[~inside].max() <= 1e-6  # untouched outside the mask
+    assert (diff[inside] > 0).all() and diff[inside].mean() > 0.02
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_stain_one_sided_in_face_and_purple_red():
+    face = toy_face()
+    region = face_region(face)[0].bool()
+    assert region.float().mean() > 0.2  # the toy face is found as skin
+    for seed in range(6):
+        stained, mask = add_port_wine_stain(face, seed)
+        m = mask[0].bool()
+        assert not (m & ~region).any()  # never on background
+        left = m[:, :32].sum().item() / m.sum().item()
+        assert max(left, 1 - left) >= 0.7
+        before, after = face[:, m], stained[:, m]
+        # Redder/purpler: green falls more than red and blue, so R/G and B/G rise.
+        assert (after[0] / after[1]).mean() > (before[0] / before[1]).mean() * 1.2
+        assert (after[2] / after[1]).mean() > (before[2] / before[1]).mean()
+    sides = {add_port_wine_stain(face, s)[1][0, :, :32].sum().item() > add_port_wine_stain(face, s)[1][0, :, 32:].sum().item()
+             for s in range(8)}
+    assert sides == {True, False}  # both sides occur across seeds
+
+
+def test_stain_strength_and_no_skin():
+    face = toy_face()
+    weak, weak_mask = add_port_wine_stain(face, 1, strength=0.3)
+    full, _ = add_port_wine_stain(face, 1)
+    assert _changed(weak, face).sum() < _changed(full, face).sum()
+    assert torch.equal(add_port_wine_stain(face, 1, strength=0.0)[0], face)
+    dark = torch.full((3, 32, 32), 0.1)
+    same, empty = add_port_wine_stain(dark, 0)
+    assert torch.equal(same, dark) and empty.sum() == 0
+    with pytest.raises(ImageInputError, match="3 x H x W"):
+        add_port_wine_stain(face[0], 0)
+
+
+def test_fade_stain_moves_sixty_percent():
+    face = toy_face()
+    stained, mask = add_port_wine_stain(face, 2)
+    after = fade_stain(face, stained, mask, 0.6)
+    m = mask[0].bool()
+    total = (face - stained)[:, m].abs().mean()
+    moved = (after - stained)[:, m].abs().mean()
+    assert moved / total == pytest.approx(0.6, abs=1e-4)
+    assert torch.equal(after[:, ~m], stained[:, ~m])
+    assert torch.allclose(fade_stain(face, stained, mask, 1.0), face, atol=1e-6)
+    with pytest.raises(ValueError, match="fraction"):
+        fade_stain(face, stained, mask, 1.5)
+
+
+@pytest.mark.parametrize("coverage", [(0.1, 0.8), (0.3, 0.3), (0.05, 0.15)])
+def test_eczema_coverage_and_look(coverage):
+    patch = toy_patch(40)
+    for seed in range(4):
+        out, mask = add_eczema(patch, seed, coverage=coverage)
+        frac = mask.sum().item() / mask.numel()  # whole pixels: no float32 mean rounding
+        assert coverage[0] - 1e-9 <= frac <= coverage[1] + 1e-9
+        m = mask[0].bool()
+        assert (out[0, m] / out[1, m]).mean() > (patch[0, m] / patch[1, m]).mean() * 1.15  # redder
+    with pytest.raises(ValueError, match="coverage"):
+        add_eczema(patch, 0, coverage=(0.5, 0.2))
+
+
+def test_skin_mask_finds_skin_not_background():
+    face = toy_face()
+    skin = skin_mask(face)[0]
+    assert skin[32, 32] == 1 and skin[1, 1] == 0
+
+
+def test_extract_patches_respects_region_and_fraction():
+    image = torch.rand(3, 32, 32)
+    mask = torch.zeros(32, 32)
+    mask[:16, :16] = 1
+    region = torch.zeros(1, 32, 32)
+    region[:, :, :24] = 1
+    healthy = extract_patches(image, mask, size=8, mask_fraction=(0, 0), stride=4)
+    assert healthy and all(pm.sum() == 0 for _, pm, _ in healthy)
+    some = extract_patches(image, mask, size=8, region=region, mask_fraction=(0.25, 0.75), stride=2)
+    assert some
+    for patch, pm, (top, left) in some:
+        assert 0.25 <= pm.mean() <= 0.75
+        assert left + 8 <= 24  # wholly inside the region
+        assert torch.equal(patch, image[:, top:top + 8, left:left + 8])
+    full = extract_patches(image, mask, size=8, mask_fraction=(1, 1), stride=8)
+    assert [pos for _, _, pos in full] == [(0, 0), (0, 8), (8, 0), (8, 8)]
+    picked = extract_patches(image, mask, size=8, mask_fraction=(0, 1), stride=2, max_patches=5, seed=1)
+    assert len(picked) == 5
+    assert [p for _, _, p in picked] == [p for _, _, p in extract_patches(
+        image, mask, size=8, mask_fraction=(0, 1), stride=2, max_patches=5, seed=1)]
+    with pytest.raises(ImageInputError, match="does not fit"):
+        extract_patches(image, mask, size=64)
+    with pytest.raises(ImageInputError, match="binary"):
+        extract_patches(image, mask * 0.5, size=8)
+    with pytest.raises(ImageInputError, match="image's size"):
+        extract_patches(image, torch.zeros(16, 16), size=8)
+    with pytest.raises(ImageInputError, match="region"):
+        extract_patches(image, mask, size=8, region=torch.zeros(1, 8, 8))
+    with pytest.raises(ValueError, match="mask_fraction"):
+        extract_patches(image, mask, size=8, mask_fraction=(0.8, 0.2))
+
+
+def _load_script():
+    path = Path(__file__).parents[1] / "scripts" / "make_domains.py"
+    spec = importlib.util.spec_from_file_location("make_domains", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_domains_end_to_end(tmp_path):
+    faces = tmp_path / "faces" / "images"
+    faces.mkdir(parents=True)
+    for i in range(6):
+        to_pil(toy_face(72, seed=i)[:, 4:68]).save(faces / f"face{i}.jpg")  # non-square: centre-cropped
+    ph2 = tmp_path / "ph2"
+    (ph2 / "images").mkdir(parents=True)
+    (ph2 / "masks").mkdir()
+    for i in range(2):
+        skin = toy_patch(64, seed=i)
+        lesion = torch.zeros(1, 64, 64)
+        lesion[:, 20:44, 20:44] = 1
+        to_pil(skin * (1 - 0.6 * lesion)).save(ph2 / "images" / f"IMD{i}.png")
+        to_pil(lesion).save(ph2 / "masks" / f"IMD{i}.png")
+    out = tmp_path / "synthetic"
+    args = ["--faces", str(tmp_path / "faces"), "--ph2", str(ph2), "--out", str(out), "--size", "64",
+            "--patch-size", "32", "--seed", "0"]
+    counts = _load_script().main(args)
+    assert counts["faces_used"] == 6
+    assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == 3
+    assert counts["pws-paired/A"] == counts["pws-paired/B"] == 6
+    assert counts["eczema-masked/images"] == counts["eczema-masked/masks"] >= 1
+    assert counts["eczema-masked/healthy"] >= 1
+    assert any(k.startswith("ph2-") for k in [p.name[len("synthetic-"):] for p in (out / "eczema-masked").rglob("*.png")])
+
+    unpaired = load_training_data(out / "pws-unpaired", "unpaired-translation", (64, 64), 3, progress=False)
+    paired = load_training_data(out / "pws-paired", "paired-translation", (64, 64), 3, progress=False)
+    masked = load_training_data(out / "eczema-masked", "masked-edit", (64, 64), 3, progress=False)
+    eczema = load_training_data(out / "eczema-unpaired", "unpaired-translation", (64, 64), 3, progress=False)
+    assert len(unpaired) == 3 and len(paired) == 6 and len(masked) >= 1 and len(eczema) >= 1
+    assert masked.tensors["mask"].float().mean() > 0
+    a_names = {p.name for p in (out / "pws-unpaired" / "A").iterdir()}
+    assert not a_names & {p.name for p in (out / "pws-unpaired" / "B").iterdir()}  # disjoint halves
+    for name in ("pws-unpaired", "pws-paired", "eczema-masked", "eczema-unpaired"):
+        card = (out / name / "DATA_CARD.md").read_text()
+        assert "SYNTHETIC" in card and "not for diagnosis" in card.lower() and "CelebA" in card
+        assert all(p.name.startswith("synthetic-") for p in (out / name).rglob("*.png"))
+
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.png")}
+    _load_script().main(args)  # rerun into the same OUT: same files, nothing stale
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*.png")} == first
+
+
+def test_stain_follows_an_off_centre_face():
+    face = torch.full((3, 64, 64), 0.1)
+    face[:, :, 34:] = toy_face(64)[:, :, 16:46]  # skin only right of the midline
+    for seed in range(4):
+        _, mask = add_port_wine_stain(face, seed)
+        assert mask.sum() > 0 and mask[0, :, :32].sum() <= 0.3 * mask.sum()
