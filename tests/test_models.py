@@ -31,7 +31,7 @@ def run(pipe, seed=1):
     if pipe.task == "masked-edit":
         mask = torch.zeros(1, h + 5, w + 3)
         mask[:, 2:-2, 1:-3] = 1
-        return pipe(image, mask, mode="remove")
+        return pipe(image, mask, mode=pipe.model.config.get("direction", "remove"))  # one-way editors
     return pipe([image, image[:, :-2]], direction=list(pipe.directions)[-1])  # e.g. BtoA, or a named one
 
 

@@ -96,3 +96,20 @@ def test_translation_pipelines_name_their_directions():
         pipe(image, direction="erase")
     with pytest.raises(zoo.ConfigError, match="direction_names must map names to 'AtoB' or 'BtoA'"):
         zoo.create("cyclegan-pws", direction_names={"remove": "sideways"})
+
+
+def test_zoo_translate_writes_each_input_at_its_own_size(tmp_path, capsys):
+    from PIL import Image
+
+    from zoo.cli import main
+
+    zoo.create("cyclegan-pws", image_size=32, g_features=8, g_blocks=1, d_features=8).save_pretrained(tmp_path / "m")
+    Image.new("RGB", (70, 50), (200, 150, 130)).save(tmp_path / "face.png")
+    assert main(["translate", str(tmp_path / "m"), str(tmp_path / "face.png"), "--direction", "remove",
+                 "-o", str(tmp_path / "out")]) == 0
+    assert Image.open(tmp_path / "out" / "face-remove.png").size == (70, 50)
+    assert main(["translate", str(tmp_path / "m"), str(tmp_path / "face.png"), "--mask", str(tmp_path / "face.png"),
+                 "-o", str(tmp_path / "out")]) == 2
+    assert "--mask is for masked-edit models" in capsys.readouterr().err
+    assert main(["translate", "sngan-lesions", str(tmp_path / "face.png"), "-o", str(tmp_path / "out")]) == 2
+    assert "makes images from noise (zoo generate)" in capsys.readouterr().err

@@ -12,10 +12,10 @@ from .model import PIPELINE_TAGS
 
 USAGE = {
     "unconditional": ("out = pipe(num_images=16, seed=0)\nout.images[0].save(\"sample.png\")", "zoo generate {id} -n 16 -o samples/"),
-    "class-conditional": ("out = pipe(num_images=16, labels=[{label!r}], seed=0)", "zoo generate {id} -n 16 -o samples/"),
-    "unpaired-translation": ("out = pipe(\"face.png\", direction=\"AtoB\")", "zoo translate {id} face.png -o out/"),
+    "class-conditional": ("out = pipe(num_images=16, labels=[{label!r}], seed=0)", "zoo generate {id} --class {label} -n 16 -o samples/"),
+    "unpaired-translation": ("out = pipe(\"face.png\", direction={direction!r})", "zoo translate {id} face.png --direction {direction} -o out/"),
     "paired-translation": ("out = pipe(\"face.png\")", "zoo translate {id} face.png -o out/"),
-    "masked-edit": ("out = pipe(\"skin.png\", \"mask.png\", mode=\"remove\")", "zoo translate {id} skin.png --mask mask.png -o out/"),
+    "masked-edit": ("out = pipe(\"skin.png\", \"mask.png\", mode={mode!r})", "zoo translate {id} skin.png --mask mask.png --mode {mode} -o out/"),
 }
 
 NOT_STATED = "Not stated by the uploader. Pass model_card_kwargs={{{key!r}: ...}} to save_pretrained or push_to_hub."
@@ -69,6 +69,9 @@ def render_model_card(model, **overrides: Any) -> ModelCard:
         ] or None,
     )
     usage, cli = USAGE[model.task]
+    usage_names = {"label": class_names[0] if class_names else "",
+                   "direction": next(iter(model.config.get("direction_names") or {}), "AtoB"),
+                   "mode": model.config.get("direction", "remove")}
     from . import __version__
 
     template = (files("medgan_zoo_cards") / "model_card.md").read_text(encoding="utf-8")
@@ -83,7 +86,7 @@ def render_model_card(model, **overrides: Any) -> ModelCard:
         channels=model.channels,
         class_names=class_names,
         version=__version__,
-        usage=usage.format(label=class_names[0] if class_names else ""),
-        cli_usage=cli.format(id=model.model_id),
+        usage=usage.format(**usage_names),
+        cli_usage=cli.format(id=model.model_id, **usage_names),
         **facts,
     )

@@ -21,6 +21,7 @@ EXAMPLES = {
     "list": "zoo list '*lesion*' --task unconditional",
     "info": "zoo info dcgan-lesions --json",
     "generate": "zoo generate dcgan-lesions -n 16 -o samples/ --seed 0 --truncation 0.7",
+    "translate": "zoo translate runs/cyclegan-pws/model face.jpg --direction remove -o out/",
     "card": "zoo card dcgan-lesions > README.md",
     "push": "zoo push runs/my-dcgan --repo my-lab/dcgan-lesions --revision v1 --private",
     "train": TRAIN_EXAMPLE,
@@ -205,6 +206,33 @@ def _generate_walk(args) -> int:
     return 0
 
 
+def _cmd_translate(args) -> int:
+    """Image-to-image models: translate (or, with --mask, edit) each input; write NAME-<how>.png."""
+    import zoo
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    pipe = zoo.load(args.model, revision=args.revision, device=args.device)
+    if pipe.task in ("unconditional", "class-conditional"):
+        raise ValueError(f"{args.model} is a {pipe.task} model: it makes images from noise (zoo generate)")
+    editing = pipe.task == "masked-edit"
+    if editing != (args.mask is not None):
+        raise ValueError(f"{args.model} is a {pipe.task} model: " + ("give --mask MASK (white = the area to edit)"
+                         if editing else "--mask is for masked-edit models"))
+    if editing and len(args.images) != 1:
+        raise ValueError("--mask goes with one image; run once per image")
+    if editing and args.direction is not None:
+        raise ValueError("--direction is for translation models; a masked-edit model takes --mode")
+    if not editing and args.mode is not None:
+        raise ValueError("--mode is for masked-edit models; a translation model takes --direction")
+    how = (args.mode or pipe.model.config.get("direction", "remove")) if editing else (args.direction or "AtoB")
+    for path in args.images:
+        out = pipe(path, args.mask, mode=how) if editing else pipe(path, direction=how)
+        target = args.out / f"{Path(path).stem}-{how}.png"
+        out.images[0].save(target)
+        print(f"wrote {target}")
+    return 0
+
+
 def _cmd_card(args) -> int:
     from huggingface_hub import ModelCard
 
@@ -297,6 +325,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="walk on the sphere (slerp, default) or a straight line (lerp)")
     p.add_argument("--frame-ms", type=positive_int, default=None, help="GIF frame duration in ms (default 120)")
     p.set_defaults(func=_cmd_generate)
+
+    p = verb("translate", "Translate images with an image-to-image model, or edit inside a mask (--mask).")
+    p.add_argument("model", help="model id, Hub repo id or local folder")
+    p.add_argument("images", nargs="+", type=Path, help="input images (any size and mode; outputs keep it)")
+    p.add_argument("--direction", default=None, help="AtoB, BtoA or the model's own names (e.g. remove, add)")
+    p.add_argument("--mask", type=Path, default=None, help="masked-edit models: the area to edit (white)")
+    p.add_argument("--mode", default=None, help="masked-edit models: remove or add (default: the model's)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("--revision", default=None)
+    p.add_argument("--device", default=None)
+    p.set_defaults(func=_cmd_translate)
 
     p = verb("card", "Print the model card (README.md) of a model.")
     p.add_argument("model", help="model id, Hub repo id or local folder")

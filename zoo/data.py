@@ -9,7 +9,9 @@ class-conditional             the same plus ``DIR/labels.csv`` (``file`` + a lab
                               ``dx``), or one sub-folder per class: ``DIR/images/<class>/*``
 unpaired / paired translation ``DIR/A/*`` and ``DIR/B/*`` (``trainA``/``trainB`` also work); paired
                               sets match files by name
-masked edit                   ``DIR/images/*`` and ``DIR/masks/*`` (any ``*masks`` folder), same names
+masked edit                   ``DIR/images/*`` and ``DIR/masks/*`` (any ``*masks`` folder), same names;
+                              optionally ``DIR/healthy/*``: extra lesion-free images (any names), a
+                              ``healthy`` tensor matched to the images like unpaired data
 ============================  ====================================================================
 
 Bad files, the rule: an unreadable image is skipped with one warning that names it (all of them,
@@ -43,7 +45,7 @@ class DataError(ZooError):
 
 @dataclass
 class TrainingData:
-    """Named uint8 tensors of equal length along dim 0 (``image``, ``label``, ``A``, ``B``, ``mask``)."""
+    """Named uint8 tensors of equal length along dim 0 (``image``, ``label``, ``A``, ``B``, ``mask``, ``healthy``)."""
 
     tensors: dict[str, torch.Tensor]
     class_names: tuple[str, ...] = ()
@@ -235,7 +237,17 @@ def _load_masked(root: Path, size, channels, progress) -> TrainingData:
     mask_t, kept_m = decode_images(masks, size, 1, "masks", progress)
     if len(kept) != len(paths) or len(kept_m) != len(masks):
         raise DataError("an unreadable image or mask broke an image/mask pair; fix or remove it (see the warning)")
-    return TrainingData({"image": images, "mask": ((mask_t > 127) * 255).to(torch.uint8)}, files=[str(p) for p in kept])
+    tensors = {"image": images, "mask": ((mask_t > 127) * 255).to(torch.uint8)}
+    files = [str(p) for p in kept]
+    if (root / "healthy").is_dir():  # unpaired with the images: the longer side sets the length
+        healthy, _ = decode_images(_need(list_images(root / "healthy"), root / "healthy"), size, channels,
+                                   "healthy images", progress)
+        n = max(len(images), len(healthy))
+        order = random.Random(0).sample(range(n), n)
+        tensors = {k: v[[i % len(v) for i in range(n)]] for k, v in tensors.items()}
+        tensors["healthy"] = healthy[[order[i] % len(healthy) for i in range(n)]]
+        files = [files[i % len(files)] for i in range(n)]
+    return TrainingData(tensors, files=files)
 
 
 def split_by_group(data: TrainingData, holdout: float, seed: int = 0) -> tuple[TrainingData, TrainingData]:

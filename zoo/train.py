@@ -116,7 +116,7 @@ def sample_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
     batch = to_model_batch({k: v[:8] for k, v in data.tensors.items()}, model.device, model.dtype)
     with torch.no_grad():
         if model.task == "masked-edit":
-            out = model.edit(batch["image"], batch["mask"], "remove")
+            out = model.edit(batch["image"], batch["mask"], model.config.get("direction", "remove"))
             rows = [batch["image"], batch["mask"].expand_as(batch["image"]) * 2 - 1, out]
         else:
             rows = [batch["A"], model.translate(batch["A"], "AtoB")]

@@ -1,0 +1,216 @@
+"""Mask-guided editors: remove (or add) a lesion inside a painted mask, leave the rest alone.
+
+The generator reads the image and its binary mask (C + 1 channels) and returns the image plus a
+generated residual, so "change nothing" is the easy answer and the adversarial loss has to earn
+every change. A U-Net: 7x7 stem, 2 strided convs, residual blocks at quarter resolution, 2
+transposed convs, each joined to the encoder output of its resolution. The residual's last conv
+starts at zero: an untrained editor is the identity.
+
+Losses: LSGAN on a 2-scale PatchGAN, plus ``relevancy_weight`` (10) x the MSE between input and
+output outside the mask. D judges the edit pasted into the input (what the pipeline returns), so
+the adversarial loss only ever moves masked pixels. Its real and fake examples are *patches* (its
+logit map), weighted by the mask pooled to the map:
+
+* ``remove``: fake = the pasted edit's patches touching the mask; real = every patch of the extra healthy
+  images (``batch["healthy"]``, a ``healthy/`` folder) if there are any, else the patches of the
+  lesion images that do not touch their mask. That fallback is the only healthy skin a set like
+  PH2 holds (every image has a lesion); it is honest but sees skin near lesions only.
+* ``add``: real = lesion-image patches touching their mask; the input is a healthy image with a
+  lesion image's mask (where to add), or without healthy images, a lesion image with the *next*
+  sample's mask (another lesion's shape; it may overlap the image's own lesion).
+
+``ctx.augment`` (the run's augmentation) goes before D; the patch weights come from the
+un-augmented masks, so a translation blurs the real/fake patch boundary by its shift (<= 12.5 %).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
+from zoo.i2i import PatchDiscriminator, ResidualBlock
+from zoo.model import GANModel
+
+DIRECTIONS = ("remove", "add")
+MULTIPLE = 4  # two strided convs: sides are padded to a multiple of 4 and cropped back
+
+
+def _conv(cin: int, cout: int, norm: str | None, **kw) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, bias=norm in (None, "none", "instance"), **kw),
+                         norm_layer(norm, cout), nn.ReLU(inplace=True))
+
+
+def _deconv(cin: int, cout: int, norm: str | None) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1),
+                         norm_layer(norm, cout), nn.ReLU(inplace=True))
+
+
+class MaskedUNet(nn.Module):
+    """(image, mask) -> image + 2 * tanh(residual), clamped to [-1, 1]; sides must divide by 4."""
+
+    def __init__(self, channels: int, features: int = 32, blocks: int = 4, norm: str | None = "instance"):
+        super().__init__()
+        f = features
+        self.stem = nn.Sequential(nn.ReflectionPad2d(3), *_conv(channels + 1, f, norm, kernel_size=7))
+        self.down1 = _conv(f, 2 * f, norm, kernel_size=3, stride=2, padding=1)
+        self.down2 = _conv(2 * f, 4 * f, norm, kernel_size=3, stride=2, padding=1)
+        self.middle = nn.Sequential(*(ResidualBlock(4 * f, norm) for _ in range(blocks)))
+        self.up2 = _deconv(4 * f, 2 * f, norm)
+        self.up1 = _deconv(4 * f, f, norm)  # its input: up2's output joined to down1's
+        self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(2 * f, channels, 7))
+        nn.init.zeros_(self.head[1].weight)  # identity at initialisation: no edit until one is learned
+        nn.init.zeros_(self.head[1].bias)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        s0 = self.stem(torch.cat([x, mask], 1))
+        s1 = self.down1(s0)
+        h = self.up2(self.middle(self.down2(s1)))
+        h = self.up1(torch.cat([h, s1], 1))
+        residual = 2 * torch.tanh(self.head(torch.cat([h, s0], 1)))  # 2: any colour is reachable from any
+        return (x + residual).clamp(-1, 1)
+
+
+def _pad(x: torch.Tensor) -> torch.Tensor:
+    """Pad bottom/right to sides divisible by 4 (replicate: reflection needs sides longer than the pad)."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, -w % MULTIPLE, 0, -h % MULTIPLE), mode="replicate") if (h % MULTIPLE or w % MULTIPLE) else x
+
+
+def touches(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Which cells of a ``size`` logit map hold any masked pixel (N x 1 x h x w in {0, 1})."""
+    return F.adaptive_max_pool2d(mask, size)
+
+
+def _weighted_lsgan(maps: list[torch.Tensor], weights: list[torch.Tensor], target: float) -> torch.Tensor:
+    """Mean over scales of the weighted mean of (logit - target)^2; a scale with no weight adds 0."""
+    total = 0.0
+    for logits, w in zip(maps, weights):
+        w = w.expand_as(logits).to(logits.dtype)
+        total = total + ((logits.float() - target) ** 2 * w).sum() / w.sum().clamp_min(1)
+    return total / len(maps)
+
+
+class MaskGuidedEditor(GANModel):
+    family = "mask-guided"
+    task: ClassVar[str] = "masked-edit"
+    inference_networks = ("generator",)
+
+    def __init__(
+        self,
+        image_size: tuple[int, int] = (128, 128),
+        channels: int = 3,
+        direction: str = "remove",
+        g_features: int = 32,
+        g_blocks: int = 4,
+        d_features: int = 64,
+        d_scales: int = 2,
+        norm: str = "instance",
+        relevancy_weight: float = 10.0,
+    ):
+        """``direction``: what this model does, 'remove' or 'add' (one model, one direction)."""
+        super().__init__()
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be 'remove' or 'add', got {direction!r}")
+        image_size = as_size(image_size)
+        self.generator = MaskedUNet(channels, g_features, g_blocks, norm)
+
+        def make(size: tuple[int, int]) -> nn.Module:  # 1-3 strided layers: the logit map stays >= 2 x 2
+            return PatchDiscriminator(channels, d_features, min(3, num_halvings(size, 4)), norm)
+
+        self.discriminator = MultiScaleDiscriminator(make, image_size, d_scales)
+
+    @property
+    def direction(self) -> str:
+        return self.config["direction"]
+
+    # -- inference ---------------------------------------------------------------------------
+    def edit(self, x: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
+        """``x`` N x C x H x W in [-1, 1], ``mask`` N x 1 x H x W in {0, 1}; any H, W; the result has x's size.
+
+        The raw generator output: outside the mask it is close to ``x`` (the relevancy loss), not
+        equal; the pipeline pastes the input back there.
+        """
+        self._check(x, mask, mode)
+        h, w = x.shape[-2:]
+        return self.generator(_pad(x), _pad(mask.to(x.dtype)))[..., :h, :w]
+
+    def _check(self, x: torch.Tensor, mask: torch.Tensor, mode: str) -> None:
+        if mode not in DIRECTIONS:
+            raise ValueError(f"mode must be 'remove' or 'add', got {mode!r}")
+        if mode != self.direction:
+            name = self.model_id or self.family
+            other = (name.rsplit("-", 1)[0] + "-" + mode) if name.endswith(f"-{self.direction}") else None
+            hint = f"load {other!r} for mode={mode!r}" if other else f"create the model with direction={mode!r}"
+            raise ValueError(f"{name} only does mode={self.direction!r} (one model, one direction); {hint}")
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"image must be N x {self.channels} x H x W, got {tuple(x.shape)}")
+        if mask.ndim != 4 or mask.shape[1] != 1 or mask.shape[0] != x.shape[0] or mask.shape[-2:] != x.shape[-2:]:
+            raise ValueError(f"mask must be N x 1 x H x W with the image's N, H, W ({x.shape[0]} x 1 x "
+                             f"{x.shape[2]} x {x.shape[3]}), got {tuple(mask.shape)}; paint it on the same image "
+                             "or resize it (nearest) to the image's size")
+        if ((mask != 0) & (mask != 1)).any():
+            raise ValueError("mask must be binary (1 = edit, 0 = keep), got other values; threshold it first, "
+                             "e.g. (mask > 0.5).float()")
+
+    # -- training ------------------------------------------------------------------------------
+    def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), **adam) -> dict:
+        return {
+            "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **adam),
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **adam),
+        }
+
+    def _maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each scale's logit map (MultiScaleDiscriminator's forward averages them away)."""
+        maps = []
+        for i, disc in enumerate(self.discriminator.scales):
+            maps.append(disc(x))
+            if i + 1 < len(self.discriminator.scales):
+                x = F.avg_pool2d(x, 2)
+        return maps
+
+    def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:
+        """One D update on weighted patches, then one G update (adversarial + relevancy)."""
+        image, mask, healthy = batch["image"], batch["mask"], batch.get("healthy")
+        if self.direction == "remove":
+            source, where = image, mask
+            real = healthy if healthy is not None else image
+            real_region = None if healthy is not None else mask  # patches outside it are the healthy skin
+        else:
+            source = healthy if healthy is not None else image
+            where = mask if healthy is not None else mask.roll(1, 0)  # another sample's lesion shape
+            real, real_region = image, mask
+        h, w = source.shape[-2:]
+        fake = self.generator(_pad(source), _pad(where))[..., :h, :w]
+        # D judges what the pipeline returns: the edit pasted into the input. So the adversarial gradient
+        # reaches only masked pixels, and outside them the relevancy loss alone holds the output to the input.
+        pasted = source * (1 - where) + fake * where
+
+        def real_weights(maps):
+            if real_region is None:
+                return [torch.ones_like(m) for m in maps]
+            inside = [touches(real_region, m.shape[-2:]) for m in maps]
+            return inside if self.direction == "add" else [1 - t for t in inside]
+
+        def fake_weights(maps):
+            return [touches(where, m.shape[-2:]) for m in maps]
+
+        optimizers["discriminator"].zero_grad(set_to_none=True)
+        real_maps, fake_maps = self._maps(ctx.augment(real)), self._maps(ctx.augment(pasted.detach()))
+        d_loss = 0.5 * (_weighted_lsgan(real_maps, real_weights(real_maps), 1.0)
+                        + _weighted_lsgan(fake_maps, fake_weights(fake_maps), 0.0))
+        ctx.backward(d_loss)
+        optimizers["discriminator"].step()
+
+        optimizers["generator"].zero_grad(set_to_none=True)
+        maps = self._maps(ctx.augment(pasted))
+        adv = _weighted_lsgan(maps, fake_weights(maps), 1.0)
+        outside = 1 - where
+        relevancy = (((fake - source) ** 2) * outside).sum() / (outside.sum() * fake.shape[1]).clamp_min(1)
+        g_loss = adv + self.config["relevancy_weight"] * relevancy
+        ctx.backward(g_loss)
+        optimizers["generator"].step()
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item(), "g_adv": adv.item(), "relevancy": relevancy.item()}
