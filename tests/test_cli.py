@@ -17,6 +17,8 @@ def test_list_and_filters(capsys):
     assert main(["list", "*lesion*", "--task", "unconditional", "--family", "dcgan", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == ["dcgan-lesions"]
     assert main(["list", "--task", "masked-edit", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == ["eczema-add", "eczema-remove", "lesion-add", "lesion-remove"]
+    assert main(["list", "--task", "masked-edit", "--family", "dcgan", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
 
 
