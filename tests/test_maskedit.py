@@ -123,3 +123,15 @@ def test_healthy_folder_is_loaded_and_cycled(tmp_path):
     data = load_training_data(tmp_path, "masked-edit", (8, 8), 3, progress=False)
     assert len(data) == 3 and set(data.tensors) == {"image", "mask", "healthy"}
     assert sorted(data.tensors["healthy"][:, 0, 0, 0].tolist()) == [0, 1, 2]  # every healthy image, once
+
+
+def test_healthy_cells_are_those_whose_whole_receptive_field_misses_the_lesion():
+    from medgan_zoo_plugins.maskedit.model import receptive_field, touches
+
+    assert [receptive_field(n) for n in (1, 2, 3)] == [16, 34, 70]  # 70: the 70x70 PatchGAN
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 14:18, 14:18] = 1
+    near = touches(mask, (8, 8))  # cells holding a masked pixel: the centre 2 x 2 cells
+    assert near.sum() == 4
+    seen = touches(mask, (8, 8), reach=6)  # cells whose field reaches 6 px further see more of it
+    assert seen.sum() > near.sum() and bool((seen >= near).all()) and seen[..., 0, 0] == 0

@@ -80,9 +80,20 @@ def _pad(x: torch.Tensor) -> torch.Tensor:
     return F.pad(x, (0, -w % MULTIPLE, 0, -h % MULTIPLE), mode="replicate") if (h % MULTIPLE or w % MULTIPLE) else x
 
 
-def touches(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Which cells of a ``size`` logit map hold any masked pixel (N x 1 x h x w in {0, 1})."""
+def touches(mask: torch.Tensor, size: tuple[int, int], reach: int = 0) -> torch.Tensor:
+    """Which cells of a ``size`` logit map see any masked pixel (N x 1 x h x w in {0, 1}); ``reach``:
+    how far (pixels) a cell's receptive field extends beyond the cell itself."""
+    if reach:
+        mask = F.max_pool2d(mask, 2 * reach + 1, stride=1, padding=reach)
     return F.adaptive_max_pool2d(mask, size)
+
+
+def receptive_field(layers: int) -> int:
+    """Of PatchDiscriminator(layers): 4x4 convs, ``layers`` strided by 2, then two unstrided."""
+    rf, jump = 1, 1
+    for stride in [2] * layers + [1, 1]:
+        rf, jump = rf + 3 * jump, jump * stride
+    return rf
 
 
 def _weighted_lsgan(maps: list[torch.Tensor], weights: list[torch.Tensor], target: float) -> torch.Tensor:
@@ -108,10 +119,14 @@ class MaskGuidedEditor(GANModel):
         g_blocks: int = 4,
         d_features: int = 64,
         d_scales: int = 2,
+        d_layers: int | None = None,
         norm: str = "instance",
         relevancy_weight: float = 10.0,
     ):
-        """``direction``: what this model does, 'remove' or 'add' (one model, one direction)."""
+        """``direction``: what this model does, 'remove' or 'add' (one model, one direction).
+        ``d_layers``: strided layers per discriminator scale (default up to 3, the 70x70 PatchGAN);
+        fewer give a smaller receptive field, so more cells see only healthy skin when the healthy
+        examples must come from around the lesions (no ``healthy/`` folder, as with PH2)."""
         super().__init__()
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'remove' or 'add', got {direction!r}")
@@ -119,7 +134,7 @@ class MaskGuidedEditor(GANModel):
         self.generator = MaskedUNet(channels, g_features, g_blocks, norm)
 
         def make(size: tuple[int, int]) -> nn.Module:  # 1-3 strided layers: the logit map stays >= 2 x 2
-            return PatchDiscriminator(channels, d_features, min(3, num_halvings(size, 4)), norm)
+            return PatchDiscriminator(channels, d_features, d_layers or min(3, num_halvings(size, 4)), norm)
 
         self.discriminator = MultiScaleDiscriminator(make, image_size, d_scales)
 
@@ -163,6 +178,13 @@ class MaskGuidedEditor(GANModel):
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **adam),
         }
 
+    def _reach(self, size: tuple[int, int], scale: int, mask: torch.Tensor) -> int:
+        """Pixels (at full resolution) a logit cell's receptive field reaches beyond the cell."""
+        layers = self.discriminator.scales[scale].net
+        strided = sum(1 for m in layers if isinstance(m, nn.Conv2d) and m.stride[0] == 2)
+        cell = mask.shape[-1] / size[-1]
+        return max(0, int((receptive_field(strided) * 2**scale - cell) / 2))
+
     def _maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Each scale's logit map (MultiScaleDiscriminator's forward averages them away)."""
         maps = []
@@ -192,8 +214,12 @@ class MaskGuidedEditor(GANModel):
         def real_weights(maps):
             if real_region is None:
                 return [torch.ones_like(m) for m in maps]
-            inside = [touches(real_region, m.shape[-2:]) for m in maps]
-            return inside if self.direction == "add" else [1 - t for t in inside]
+            if self.direction == "add":
+                return [touches(real_region, m.shape[-2:]) for m in maps]
+            # Healthy cells: their whole receptive field (at scale k it spans 2**k times more pixels)
+            # is clear of the lesion, else "healthy" examples would show the lesion to D.
+            return [1 - touches(real_region, m.shape[-2:], (self._reach(m.shape[-2:], k, real_region)))
+                    for k, m in enumerate(maps)]
 
         def fake_weights(maps):
             return [touches(where, m.shape[-2:]) for m in maps]
