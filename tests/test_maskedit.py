@@ -126,7 +126,8 @@ def test_healthy_folder_is_loaded_and_cycled(tmp_path):
 
 
 def test_healthy_cells_are_those_whose_whole_receptive_field_misses_the_lesion():
-    from medgan_zoo_plugins.maskedit.model import receptive_field, touches
+    from medgan_zoo_plugins.maskedit.model import touches
+    from zoo.i2i import receptive_field
 
     assert [receptive_field(n) for n in (1, 2, 3)] == [16, 34, 70]  # 70: the 70x70 PatchGAN
     mask = torch.zeros(1, 1, 32, 32)

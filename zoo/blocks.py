@@ -95,10 +95,14 @@ class MultiScaleDiscriminator(nn.Module):
                              "stay at least 8 pixels on its shorter side")
         self.scales = nn.ModuleList(make((h >> i, w >> i)) for i in range(num_scales))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each scale's own output (e.g. a PatchGAN's logit map), full resolution first."""
         outputs = []
         for i, disc in enumerate(self.scales):
-            outputs.append(disc(x).reshape(x.shape[0], -1).mean(1))
+            outputs.append(disc(x))
             if i + 1 < len(self.scales):
                 x = F.avg_pool2d(x, 2)
-        return torch.stack(outputs).mean(0)
+        return outputs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([out.reshape(x.shape[0], -1).mean(1) for out in self.maps(x)]).mean(0)

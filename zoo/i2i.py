@@ -131,10 +131,19 @@ class PatchDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(nxt, 1, 4, stride=1, padding=1)]
         self.net = nn.Sequential(*seq)
         self.global_logit = global_logit
+        self.receptive_field = receptive_field(layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.net(x)
         return logits.mean((1, 2, 3)) if self.global_logit else logits
+
+
+def receptive_field(layers: int) -> int:
+    """Pixels one logit of PatchDiscriminator(layers) sees: 4x4 convs, ``layers`` strided, two unstrided."""
+    rf, jump = 1, 1
+    for stride in [2] * layers + [1, 1]:
+        rf, jump = rf + 3 * jump, jump * stride
+    return rf
 
 
 class ImagePool:

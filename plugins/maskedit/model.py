@@ -88,14 +88,6 @@ def touches(mask: torch.Tensor, size: tuple[int, int], reach: int = 0) -> torch.
     return F.adaptive_max_pool2d(mask, size)
 
 
-def receptive_field(layers: int) -> int:
-    """Of PatchDiscriminator(layers): 4x4 convs, ``layers`` strided by 2, then two unstrided."""
-    rf, jump = 1, 1
-    for stride in [2] * layers + [1, 1]:
-        rf, jump = rf + 3 * jump, jump * stride
-    return rf
-
-
 def _weighted_lsgan(maps: list[torch.Tensor], weights: list[torch.Tensor], target: float) -> torch.Tensor:
     """Mean over scales of the weighted mean of (logit - target)^2; a scale with no weight adds 0."""
     total = 0.0
@@ -180,19 +172,9 @@ class MaskGuidedEditor(GANModel):
 
     def _reach(self, size: tuple[int, int], scale: int, mask: torch.Tensor) -> int:
         """Pixels (at full resolution) a logit cell's receptive field reaches beyond the cell."""
-        layers = self.discriminator.scales[scale].net
-        strided = sum(1 for m in layers if isinstance(m, nn.Conv2d) and m.stride[0] == 2)
+        field = self.discriminator.scales[scale].receptive_field * 2**scale
         cell = mask.shape[-1] / size[-1]
-        return max(0, int((receptive_field(strided) * 2**scale - cell) / 2))
-
-    def _maps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Each scale's logit map (MultiScaleDiscriminator's forward averages them away)."""
-        maps = []
-        for i, disc in enumerate(self.discriminator.scales):
-            maps.append(disc(x))
-            if i + 1 < len(self.discriminator.scales):
-                x = F.avg_pool2d(x, 2)
-        return maps
+        return max(0, int((field - cell) / 2))
 
     def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:
         """One D update on weighted patches, then one G update (adversarial + relevancy)."""
@@ -225,14 +207,15 @@ class MaskGuidedEditor(GANModel):
             return [touches(where, m.shape[-2:]) for m in maps]
 
         optimizers["discriminator"].zero_grad(set_to_none=True)
-        real_maps, fake_maps = self._maps(ctx.augment(real)), self._maps(ctx.augment(pasted.detach()))
+        real_maps = self.discriminator.maps(ctx.augment(real))
+        fake_maps = self.discriminator.maps(ctx.augment(pasted.detach()))
         d_loss = 0.5 * (_weighted_lsgan(real_maps, real_weights(real_maps), 1.0)
                         + _weighted_lsgan(fake_maps, fake_weights(fake_maps), 0.0))
         ctx.backward(d_loss)
         optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        maps = self._maps(ctx.augment(pasted))
+        maps = self.discriminator.maps(ctx.augment(pasted))
         adv = _weighted_lsgan(maps, fake_weights(maps), 1.0)
         outside = 1 - where
         relevancy = (((fake - source) ** 2) * outside).sum() / (outside.sum() * fake.shape[1]).clamp_min(1)
