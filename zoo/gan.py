@@ -1,4 +1,4 @@
-"""Behaviour shared by the noise-to-image families (DCGAN, WGAN-GP, SN-GAN ...).
+"""Behaviour shared by the noise-to-image families (DCGAN, WGAN-GP, SN-GAN, AC-GAN ...).
 
 A family subclasses :class:`UnconditionalGAN`, builds ``self.generator`` (z -> image in [-1, 1])
 and ``self.discriminator`` (image -> logits), and picks its :attr:`gan_loss`.

@@ -20,8 +20,7 @@ from torch import nn
 
 from zoo import losses
 from zoo.blocks import as_size
-from zoo.latents import sample_normal
-from zoo.model import GANModel
+from zoo.gan import UnconditionalGAN
 from zoo.nets import ConvDiscriminator, ConvGenerator
 
 HAM10000_CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
@@ -39,7 +38,7 @@ class ConditionalGenerator(nn.Module):
         return self.body(torch.cat([z, self.embed(labels).to(z.dtype)], 1))
 
 
-class ACGAN(GANModel):
+class ACGAN(UnconditionalGAN):  # a noise-to-image family: latents and optimisers as theirs
     family = "acgan"
     task: ClassVar[str] = "class-conditional"
 
@@ -74,9 +73,6 @@ class ACGAN(GANModel):
                                                spectral=spectral, outputs=1 + len(class_names))
 
     # -- inference ---------------------------------------------------------------------------
-    def sample_latents(self, n: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
-        return sample_normal((n, self.config["latent_dim"]), generator, truncation)
-
     def generate(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.generator(z, labels.to(z.device))
 
@@ -102,10 +98,7 @@ class ACGAN(GANModel):
 
     # -- training ------------------------------------------------------------------------------
     def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.0, 0.9), **adam) -> dict:
-        return {
-            "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **adam),
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **adam),
-        }
+        return super().configure_optimizers(lr=lr, betas=betas, **adam)
 
     def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:
         """One D update, then one G update. Fakes take the real batch's labels: with the class-balanced
