@@ -98,14 +98,10 @@ def _cmd_generate(args) -> int:
     if conditional:
         import torch
 
-        from .datasets import item_latents
+        from .datasets import item_latents, positions_in_class
 
         label_ids = pipe._label_ids(args.labels, n).tolist()  # one class per image, cycled as the pipeline does
-        counts: dict[int, int] = {}
-        positions = []  # each image's place among the images of its class
-        for k in label_ids:
-            positions.append(counts.get(k, 0))
-            counts[k] = positions[-1] + 1
+        positions = positions_in_class(label_ids)
         classes = [pipe.class_names[i] for i in label_ids]
         names = [f"{stem}-{_file_safe(c)}-seed{args.seed}-{i:04d}.png" for c, i in zip(classes, positions)]
         label_csv = _LabelsCsv(args.out / "labels.csv", args.label_column or "dx")  # a bad csv stops us before any work

@@ -52,6 +52,16 @@ def item_seed(seed: int, label: int, position: int) -> int:
     return _splitmix64(_splitmix64(_splitmix64(int(seed) & _MASK64) ^ int(label)) ^ int(position))
 
 
+def positions_in_class(labels: Sequence[int]) -> list[int]:
+    """Each item's place among the items of its class so far: with the seed and the class, its identity."""
+    seen: dict[int, int] = {}
+    positions = []
+    for k in labels:
+        positions.append(seen.get(k, 0))
+        seen[k] = positions[-1] + 1
+    return positions
+
+
 def item_latents(model: Any, labels: Sequence[int], positions: Sequence[int], seed: int,
                  truncation: float | None = None) -> torch.Tensor:
     """One latent per (class, position in that class): what ``synthetic_dataset`` and
@@ -151,7 +161,7 @@ class SyntheticDataset(Dataset):
         self.transform = transform
         ids = torch.tensor([self.class_names.index(name) for name in self.per_class], dtype=torch.long)
         self.labels = ids.repeat_interleave(torch.tensor(list(self.per_class.values()), dtype=torch.long))
-        self._positions = torch.cat([torch.arange(n) for n in self.per_class.values()] or [torch.zeros(0)]).long()
+        self._positions = positions_in_class(self.labels.tolist())
         self._chunks: OrderedDict[int, torch.Tensor] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -174,7 +184,7 @@ class SyntheticDataset(Dataset):
 
     def latents(self, start: int, stop: int) -> torch.Tensor:
         """The latents of items ``start:stop``, each from its own (seed, class, position in class) generator."""
-        return item_latents(self.model, self.labels[start:stop].tolist(), self._positions[start:stop].tolist(),
+        return item_latents(self.model, self.labels[start:stop].tolist(), self._positions[start:stop],
                             self.seed, self.truncation)
 
     def _chunk(self, chunk: int) -> torch.Tensor:
