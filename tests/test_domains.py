@@ -14,13 +14,7 @@ from zoo.errors import ImageInputError
 from zoo.images import to_pil
 from zoo.patches import extract_patches
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is ~100x faster than two fighting over shared CPU cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest)
 
 
 SKIN = torch.tensor([0.85, 0.65, 0.55])  # inside the YCbCr skin box

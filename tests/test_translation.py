@@ -12,13 +12,7 @@ SKIN = torch.tensor([0.85, 0.65, 0.55]).view(1, 3, 1, 1)
 STAIN = torch.tensor([0.55, 0.15, 0.35]).view(1, 3, 1, 1)  # pink-purple
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second thread only waits on the other core's work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest)
 
 
 def faces(n: int, size: int = 32, seed: int = 0, noise: float = 0.03) -> tuple[torch.Tensor, torch.Tensor]:
