@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+from train_speed import step_rates  # bench/ is on the path when run as a script
+
 REFERENCE_CYCLEGAN = {"image_size": 128, "g_features": 64, "g_blocks": 9, "discriminator": "patch", "d_features": 64,
                       "gan_loss": "lsgan", "identity_weight": 0.5, "pool_size": 50, "d_augment": ""}
 REFERENCE_PIX2PIX = {"image_size": 128, "g_features": 64, "norm": "batch", "gan_loss": "bce", "l1_weight": 100.0}
@@ -63,14 +65,7 @@ def run_case(case: str, config: str, steps: int, repeats: int) -> dict:
     pixels = lambda: torch.randint(0, 256, (n, model.channels, *model.image_size), dtype=torch.uint8)  # noqa: E731
     trainer = Trainer(model, TrainingData({"A": pixels(), "B": pixels()}), batch_size=1, progress=False,
                       channels_last=config == "channels_last")
-    for _ in trainer.steps(2):  # warm-up
-        pass
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in trainer.steps(trainer.state.step + steps):
-            pass
-        rates.append(steps / (time.perf_counter() - start))
+    rates = step_rates(trainer, 2, steps, repeats)
     return {"case": case, "config": config, "model": model_id, "it/s": round(statistics.median(rates), 3),
             "runs": [round(r, 3) for r in rates], "threads": torch.get_num_threads()}
 

@@ -25,6 +25,19 @@ CONFIGS = {
 }
 
 
+def step_rates(trainer, warmup: int, steps: int, repeats: int) -> list[float]:
+    """Steps per second of ``repeats`` timed runs of ``steps`` steps each, after ``warmup`` steps."""
+    for _ in trainer.steps(trainer.state.step + warmup):
+        pass
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in trainer.steps(trainer.state.step + steps):
+            pass
+        rates.append(steps / (time.perf_counter() - start))
+    return rates
+
+
 def measure(model_id: str, config: str, batch_size: int, steps: int, warmup: int, repeats: int,
             overrides: dict) -> dict:
     import torch
@@ -45,15 +58,7 @@ def measure(model_id: str, config: str, batch_size: int, steps: int, warmup: int
         tensors["label"] = torch.randint(0, len(model.config["class_names"]), (n,))
     trainer = Trainer(model, TrainingData(tensors), batch_size=batch_size, accelerator=accelerator, progress=False,
                       **options)
-    done = 0
-    for _ in trainer.steps(warmup):
-        done += 1
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in trainer.steps(trainer.state.step + steps):
-            pass
-        rates.append(steps / (time.perf_counter() - start))
+    rates = step_rates(trainer, warmup, steps, repeats)
     it_s = statistics.median(rates)
     return {"model": model_id, "config": config, "batch": batch_size, "it/s": it_s, "img/s": it_s * batch_size,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
