@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .evaluate.augmentation import EXAMPLE as BENEFIT_EXAMPLE
 from .train import EXAMPLE as TRAIN_EXAMPLE
-from .train import positive_int
+from .train import positive_float, positive_int
 
 EXAMPLES = {
     "list": "zoo list '*lesion*' --task unconditional",
@@ -257,13 +257,6 @@ def _cmd_push(args) -> int:
     return 0
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
 def _cmd_train(args) -> int:
     from .train import main as train_main
 
@@ -302,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, required=True,
                    help="output folder; with --interpolate one file, walk.png (a strip) or walk.gif")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--truncation", type=_positive_float, default=None,
+    p.add_argument("--truncation", type=positive_float, default=None,
                    help="re-draw latent components with |z| above this")
     p.add_argument("--class", "--labels", dest="labels", action="extend", nargs="+", metavar="NAME",
                    help="classes to generate, cycled over the images (class-conditional models; default: all "

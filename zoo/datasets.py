@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset, Subset, get_worker_info
 
 from .latents import seeded_generator
-from .pipelines import Pipeline, _to_unit
+from .pipelines import Pipeline, _count, _to_unit
 
 if TYPE_CHECKING:
     from .data import TrainingData
@@ -92,12 +92,6 @@ class LabelledImages(Dataset):
     def __getitem__(self, index: int) -> tuple[Any, int]:
         image = self.images[index].float() / 255
         return (self.transform(image) if self.transform else image), int(self.labels[index])
-
-
-def _count(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _class_counts(per_class: Mapping[str | int, int], names: tuple[str, ...], model_id: str) -> dict[str, int]:

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from ..data import DataError, TrainingData, load_training_data, split_by_group
 from ..images import match_channels, resize
-from ..train import positive_int
+from ..train import positive_float, positive_int
 from .classifier import WIDTHS, predict, train_classifier
 from .report import AugmentationReport
 from .scores import balanced_accuracy, classification_scores, confusion_matrix
@@ -385,13 +385,6 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
 def _count(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -426,7 +419,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"passes over the real training images, the same steps for every condition "
                              f"(default {DEFAULT_EPOCHS})")
     parser.add_argument("--batch-size", type=positive_int, default=64)
-    parser.add_argument("--lr", type=_positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
     parser.add_argument("--minority-target", type=_count, default=500,
                         help="top up classes with fewer training images than this: with synthetic images, or repeats "
                              "in the oversampled control (default 500)")
@@ -437,7 +430,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(without --model, those without synthetic images)")
     parser.add_argument("--image-size", type=positive_int, nargs="+", default=[64], metavar="SIZE",
                         help="H, or H W, of the classifier's input (default 64)")
-    parser.add_argument("--truncation", type=_positive_float, default=None, help="latent truncation for the GAN")
+    parser.add_argument("--truncation", type=positive_float, default=None, help="latent truncation for the GAN")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-o", "--out", type=Path, required=True, help="report folder: report.json, report.md, benefit.png")
