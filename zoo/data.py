@@ -8,7 +8,8 @@ unconditional                 ``DIR/images/*`` (or images directly in ``DIR``)
 class-conditional             the same plus ``DIR/labels.csv`` (``file`` + a label column, e.g.
                               ``dx``), or one sub-folder per class: ``DIR/images/<class>/*``
 unpaired / paired translation ``DIR/A/*`` and ``DIR/B/*`` (``trainA``/``trainB`` also work); paired
-                              sets match files by name
+                              sets match files by name; an optional ``DIR/masks/*`` (same names)
+                              marks where A and B differ, for inside/outside figures (``mask``)
 masked edit                   ``DIR/images/*`` and ``DIR/masks/*`` (any ``*masks`` folder), same names;
                               optionally ``DIR/healthy/*``: extra lesion-free images (any names), a
                               ``healthy`` tensor matched to the images like unpaired data
@@ -211,16 +212,22 @@ def _load_pairs(root: Path, paired: bool, size, channels, progress) -> TrainingD
         paths_b = [folder_b / p.relative_to(folder_a) for p in paths_a]
     a, kept_a = decode_images(paths_a, size, channels, "A images", progress)
     b, kept_b = decode_images(paths_b, size, channels, "B images", progress)
+    tensors = {"A": a, "B": b}
     if paired:
         if len(kept_a) != len(paths_a) or len(kept_b) != len(paths_b):
             raise DataError("paired data: an unreadable file broke a pair; fix or remove it (see the warning)")
+        if (root / "masks").is_dir():  # where A and B differ (e.g. the stain): for inside/outside figures
+            masks = [root / "masks" / p.relative_to(folder_a) for p in paths_a]
+            if all(m.is_file() for m in masks):
+                mask_t, kept_m = decode_images(masks, size, 1, "masks", progress)
+                if len(kept_m) == len(masks):
+                    tensors["mask"] = ((mask_t > 127) * 255).to(torch.uint8)
     else:  # unpaired: every A meets a random B; the longer side sets the length
         n = max(len(a), len(b))
         order = random.Random(0).sample(range(n), n)
         kept_a = [kept_a[i % len(a)] for i in range(n)]
-        a = a[[i % len(a) for i in range(n)]]
-        b = b[[order[i] % len(b) for i in range(n)]]
-    return TrainingData({"A": a, "B": b}, files=[str(p) for p in kept_a])
+        tensors = {"A": a[[i % len(a) for i in range(n)]], "B": b[[order[i] % len(b) for i in range(n)]]}
+    return TrainingData(tensors, files=[str(p) for p in kept_a])
 
 
 def _load_masked(root: Path, size, channels, progress) -> TrainingData:
@@ -271,3 +278,29 @@ def split_by_group(data: TrainingData, holdout: float, seed: int = 0) -> tuple[T
     held = [i for i, g in enumerate(groups) if g in held_groups]
     train = [i for i, g in enumerate(groups) if g not in held_groups]
     return data.subset(train), data.subset(held)
+
+
+def listed_indices(data: TrainingData, path: Path) -> list[int]:
+    """Indices of the files in ``path`` (one per line), matched by path, else by a unique file name.
+
+    heldout.txt holds paths as ``zoo train`` was given them (relative to where it ran), so the
+    same image may be spelt differently here; HAM10000's file names are unique on their own.
+    """
+    if not path.is_file():
+        raise DataError(f"no such held-out list: {path} (zoo train --holdout writes RUN/heldout.txt)")
+    listed = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not listed:
+        raise DataError(f"{path} lists no file; it should hold one image path per line (RUN/heldout.txt)")
+    by_path = {Path(f).resolve(): i for i, f in enumerate(data.files)}
+    name_count = Counter(Path(f).name for f in data.files)
+    by_name = {Path(f).name: i for i, f in enumerate(data.files)}
+    found, missing = [], []
+    for entry in listed:
+        index = by_path.get(Path(entry).resolve())
+        if index is None and name_count[Path(entry).name] == 1:
+            index = by_name[Path(entry).name]
+        (missing if index is None else found).append(entry if index is None else index)
+    if missing:
+        raise DataError(f"{len(missing)} files of {path} are not in the data: {', '.join(missing[:5])}"
+                        f"{' ...' if len(missing) > 5 else ''}; pass the --data folder the model was trained on")
+    return sorted(set(found))

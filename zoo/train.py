@@ -24,6 +24,7 @@ if __package__ in (None, ""):
 import argparse
 import json
 import shlex
+import time
 
 import numpy as np
 import torch
@@ -48,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="constructor override, JSON value: --set image_size=[128,96] --set g_features=128")
     parser.add_argument("--ema", type=_decay, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")
     parser.add_argument("--augment", default="", help="DiffAugment policy: comma-separated translation,cutout,color")
+    parser.add_argument("--max-time", type=duration, default=None, metavar="TIME",
+                        help="stop after this wall time and save as at the last step, e.g. 3600, 45:00 or 1:30:00 "
+                             "(seconds, MM:SS or HH:MM:SS); --resume latest continues toward --steps")
     parser.add_argument("--checkpoint-every", type=positive_int, default=500)
     parser.add_argument("--keep", type=positive_int, default=3, help="checkpoints kept (the newest)")
     parser.add_argument("--sample-every", type=positive_int, default=250, help="write samples/step-N.png every N steps")
@@ -72,6 +76,20 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
     return value
+
+
+def duration(text: str) -> float:
+    """Seconds from ``3600``, ``45:00`` (MM:SS) or ``1:30:00`` (HH:MM:SS); positive."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        parts = []
+    if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected seconds, MM:SS or HH:MM:SS, got {text!r}")
+    seconds = sum(p * 60**i for i, p in enumerate(reversed(parts)))
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text!r}")
+    return seconds
 
 
 def positive_int(text: str) -> int:
@@ -124,10 +142,15 @@ def sample_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
     batch = to_model_batch({k: v[:8] for k, v in data.tensors.items()}, model.device, model.dtype)
     with torch.no_grad():
         if model.task == "masked-edit":
-            out = model.edit(batch["image"], batch["mask"], model.config.get("direction", "remove"))
-            rows = [batch["image"], batch["mask"].expand_as(batch["image"]) * 2 - 1, out]
-        else:
-            rows = [batch["A"], model.translate(batch["A"], "AtoB")]
+            mode = model.config.get("direction", "remove")
+            image, mask = batch["image"], batch["mask"]
+            if mode == "add":  # as in training: a healthy image, else another image's lesion shape
+                image, mask = (batch["healthy"], mask) if "healthy" in batch else (image, mask.roll(1, 0))
+            rows = [image, mask.expand_as(image) * 2 - 1, model.edit(image, mask, mode)]
+        elif model.task == "unpaired-translation":  # both directions: A, A->B, B, B->A
+            rows = [batch["A"], model.translate(batch["A"], "AtoB"), batch["B"], model.translate(batch["B"], "BtoA")]
+        else:  # paired: input, output, target
+            rows = [batch["A"], model.translate(batch["A"], "AtoB"), batch["B"]]
     return ((torch.cat(rows).float().cpu() + 1) / 2).clamp(0, 1)
 
 
@@ -216,6 +239,7 @@ def run(args: argparse.Namespace, command: str) -> Path:
             if tracker.name == "tensorboard":
                 tracker.log_images({"samples": grid[None].transpose(0, 3, 1, 2)}, step=step)
 
+    deadline = time.monotonic() + args.max_time if args.max_time else None
     try:
         for logs in trainer.steps(args.steps):
             step = trainer.state.step
@@ -225,6 +249,12 @@ def run(args: argparse.Namespace, command: str) -> Path:
                 save_samples(step)
             if step % args.checkpoint_every == 0 and step < args.steps:
                 trainer.save_checkpoint(checkpoints, keep=args.keep)
+            if deadline is not None:
+                if time.monotonic() > deadline:
+                    accelerator.set_trigger()
+                if accelerator.check_trigger():  # every process stops at the same step
+                    accelerator.print(f"zoo train: --max-time reached at step {step} of {args.steps}; saving")
+                    break
     except TrainingDiverged as exc:
         accelerator.print(f"zoo train: stopped: {exc}")
         accelerator.end_training()

@@ -31,14 +31,13 @@ import os
 import shlex
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
-from ..data import DataError, TrainingData, load_training_data, split_by_group
+from ..data import DataError, TrainingData, listed_indices, load_training_data, split_by_group
 from ..images import match_channels, resize
 from ..train import positive_float, positive_int
 from .classifier import WIDTHS, predict, train_classifier
@@ -285,7 +284,7 @@ def _split(data: TrainingData, holdout: float, split_seed: int, heldout_list, no
         source = f"{holdout:g} held out by group, split seed {split_seed}"
         dropped = 0
     else:
-        test_idx = _listed(data, Path(heldout_list))
+        test_idx = listed_indices(data, Path(heldout_list))
         held = set(test_idx)
         groups = data.groups or [str(i) for i in range(len(data))]
         test_groups = {groups[i] for i in test_idx}
@@ -306,32 +305,6 @@ def _split(data: TrainingData, holdout: float, split_seed: int, heldout_list, no
         "left_out_of_training": dropped, "test_files": list(test.files),
     }
     return train, test, split
-
-
-def _listed(data: TrainingData, path: Path) -> list[int]:
-    """Indices of the files in ``path`` (one per line), matched by path, else by a unique file name.
-
-    heldout.txt holds paths as ``zoo train`` was given them (relative to where it ran), so the
-    same image may be spelt differently here; HAM10000's file names are unique on their own.
-    """
-    if not path.is_file():
-        raise DataError(f"no such held-out list: {path} (zoo train --holdout writes RUN/heldout.txt)")
-    listed = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not listed:
-        raise DataError(f"{path} lists no file; it should hold one image path per line (RUN/heldout.txt)")
-    by_path = {Path(f).resolve(): i for i, f in enumerate(data.files)}
-    name_count = Counter(Path(f).name for f in data.files)
-    by_name = {Path(f).name: i for i, f in enumerate(data.files)}
-    found, missing = [], []
-    for entry in listed:
-        index = by_path.get(Path(entry).resolve())
-        if index is None and name_count[Path(entry).name] == 1:
-            index = by_name[Path(entry).name]
-        (missing if index is None else found).append(entry if index is None else index)
-    if missing:
-        raise DataError(f"{len(missing)} files of {path} are not in the data: {', '.join(missing[:5])}"
-                        f"{' ...' if len(missing) > 5 else ''}; pass the --data folder the model was trained on")
-    return sorted(set(found))
 
 
 def _synthetic_counts(requested: Mapping[str, int] | None, target: int, names: tuple[str, ...],

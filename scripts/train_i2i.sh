@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Train the seven image-to-image ids side by side on one GPU, then measure each on its held-out part.
+#
+#   bash scripts/train_i2i.sh ../shared/data runs/i2i 6:20      # DATA_ROOT OUT MAX_TIME (per run)
+#
+# DATA_ROOT holds faces/ and ph2/. The synthetic PWS and eczema folders are made first (seed 0).
+# Each run stops at --steps or MAX_TIME, whichever comes first, and writes OUT/ID/model; the
+# figures (bench/i2i_quality.py) go to OUT/ID/quality.json and OUT/ID/heldout.png. The runs share
+# the GPU: each step is bound by Python overhead, so several processes use it better than one.
+set -euo pipefail
+DATA=${1:?DATA_ROOT (with faces/ and ph2/)}
+OUT=${2:?output folder}
+MAX_TIME=${3:-6:00}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+SYN="$OUT/synthetic"
+mkdir -p "$OUT"
+"${PYTHON:-python3}" "$HERE/scripts/make_domains.py" --faces "$DATA/faces" --ph2 "$DATA/ph2" --out "$SYN" \
+    --size 128 --patch-size 128 --seed 0 > "$OUT/make_domains.log" 2>&1
+
+COMMON=(--steps 20000 --max-time "$MAX_TIME" --checkpoint-every 1000 --sample-every 1000 --log-with none --no-progress)
+# id | data | extra arguments
+RUNS=(
+  "cyclegan-pws|$SYN/pws-unpaired|--batch-size 4"
+  "cyclegan-eczema|$SYN/eczema-unpaired|--batch-size 4"
+  "pix2pix-pws|$SYN/pws-paired|--batch-size 4 --holdout 0.15"
+  "eczema-remove|$SYN/eczema-masked|--batch-size 8 --holdout 0.1"
+  "eczema-add|$SYN/eczema-masked|--batch-size 8 --holdout 0.1"
+  "lesion-remove|$DATA/ph2|--batch-size 8 --holdout 0.15"
+  "lesion-add|$DATA/ph2|--batch-size 8 --holdout 0.15"
+  "lesion-remove-d2|$DATA/ph2|--batch-size 8 --holdout 0.15 --set d_layers=2"
+)
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+for run in "${RUNS[@]}"; do
+  IFS='|' read -r name data extra <<< "$run"
+  model=${name%-d2}
+  # shellcheck disable=SC2086  # extra holds several arguments
+  zoo train --model "$model" --data "$data" --out "$OUT/$name" "${COMMON[@]}" $extra > "$OUT/$name.log" 2>&1 &
+done
+wait
+for run in "${RUNS[@]}"; do
+  IFS='|' read -r name data extra <<< "$run"
+  "${PYTHON:-python3}" "$HERE/bench/i2i_quality.py" "$OUT/$name" --data "$data" --grid "$OUT/$name/heldout.png" \
+      > "$OUT/$name/quality.json" 2> "$OUT/$name/quality.log" || echo "$name: quality failed (see $OUT/$name/quality.log)"
+done

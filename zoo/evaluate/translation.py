@@ -1,0 +1,160 @@
+"""Figures for image-to-image models, where FID is the wrong question (the sources said so).
+
+* unpaired translation (CycleGAN): cycle reconstruction A -> B -> A and B -> A -> B, L1 and SSIM,
+  and how much one pass changes an image;
+* paired translation (pix2pix): L1, SSIM and PSNR to the target, beside the same figures for
+  "return the input unchanged" (a translation model must beat copying), and, where the data has
+  masks, L1 inside and outside them;
+* masked edits: mean change outside the mask (should be ~0) against inside it (should not).
+
+Images are compared in [0, 1]; L1 is the mean absolute difference in those units. Each function
+takes a model (``zoo.load(...).model`` or a training-time model) and a
+:class:`~zoo.data.TrainingData` of the model's task, as ``zoo.data.load_training_data`` reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from kornia.metrics import psnr, ssim
+from tqdm.auto import tqdm
+
+from ..data import TrainingData
+
+SSIM_WINDOW = 11
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    return (x.float() + 1) / 2
+
+
+def _model_input(x: torch.Tensor, device, dtype) -> torch.Tensor:
+    return x.to(device=device, dtype=dtype) / 127.5 - 1
+
+
+def _batches(data: TrainingData, batch_size: int, progress: bool, what: str):
+    n = len(data)
+    for start in tqdm(range(0, n, batch_size), desc=what, unit="batch", disable=not progress):
+        yield {k: v[start:start + batch_size] for k, v in data.tensors.items()}
+
+
+class _Means:
+    """Running means of per-image figures."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.count: dict[str, int] = {}
+
+    def add(self, name: str, values: torch.Tensor) -> None:
+        values = values.detach().double().cpu()
+        values = values[torch.isfinite(values)]  # an image with an empty region has no figure for it
+        self.sums[name] = self.sums.get(name, 0.0) + values.sum().item()
+        self.count[name] = self.count.get(name, 0) + values.numel()
+
+    def result(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.count[k] for k in self.sums if self.count[k]}
+
+
+def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().flatten(1).mean(1)
+
+
+def _ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    window = min(SSIM_WINDOW, *a.shape[-2:]) // 2 * 2 - 1  # odd, fits small images
+    return ssim(a.float(), b.float(), window).flatten(1).mean(1)
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.stack([psnr(x.float(), y.float(), 1.0) for x, y in zip(a, b)])
+
+
+def _region_l1(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Per image: mean |a - b| over the pixels where ``region`` (N x 1 x H x W in {0, 1}) is 1; NaN if none."""
+    diff = (a - b).abs().mean(1, keepdim=True) * region
+    return diff.flatten(1).sum(1) / region.flatten(1).sum(1)
+
+
+@torch.no_grad()
+def cycle_metrics(model, data: TrainingData, batch_size: int = 16, progress: bool = True) -> dict[str, float]:
+    """A -> B -> A and B -> A -> B reconstruction (L1, SSIM) and one pass's mean change (L1)."""
+    device, dtype = model.device, model.dtype
+    means = _Means()
+    for batch in _batches(data, batch_size, progress, "cycle"):
+        for source, there, back in (("A", "AtoB", "BtoA"), ("B", "BtoA", "AtoB")):
+            x = _model_input(batch[source], device, dtype)
+            moved = model.translate(x, there)
+            returned = model.translate(moved, back)
+            x, moved, returned = _unit(x), _unit(moved), _unit(returned)
+            means.add(f"cycle_l1_{source}", _l1(returned, x))
+            means.add(f"cycle_ssim_{source}", _ssim(returned, x))
+            means.add(f"change_l1_{there}", _l1(moved, x))
+    return means.result()
+
+
+@torch.no_grad()
+def paired_metrics(model, data: TrainingData, batch_size: int = 16, progress: bool = True,
+                   direction: str = "AtoB") -> dict[str, float]:
+    """The output against the target (L1, SSIM, PSNR) and the same for the unchanged input
+    (``copy_*``); with masks in the data, L1 inside (``l1_in_mask``) and outside them too."""
+    device, dtype = model.device, model.dtype
+    source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
+    means = _Means()
+    for batch in _batches(data, batch_size, progress, "paired"):
+        x = _model_input(batch[source], device, dtype)
+        out, x, y = _unit(model.translate(x, direction)), _unit(x), _unit(_model_input(batch[target], device, dtype))
+        for name, guess in (("", out), ("copy_", x)):
+            means.add(f"{name}l1", _l1(guess, y))
+            means.add(f"{name}ssim", _ssim(guess, y))
+            means.add(f"{name}psnr", _psnr(guess, y))
+            if "mask" in batch:
+                mask = (batch["mask"].to(device) > 127).to(out.dtype)
+                means.add(f"{name}l1_in_mask", _region_l1(guess, y, mask))
+                means.add(f"{name}l1_outside_mask", _region_l1(guess, y, 1 - mask))
+    return means.result()
+
+
+@torch.no_grad()
+def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progress: bool = True) -> dict[str, float]:
+    """Mean |raw output - input| outside the mask (should be ~0) and inside it (the edit), and
+    their ratio; the raw model output, before the pipeline pastes the input back outside the mask.
+
+    A removal model edits the lesion images at their own masks. An addition model edits the
+    healthy images where the data has them (at the lesion images' masks), else each lesion image
+    at the next one's mask, as in training.
+    """
+    device, dtype = model.device, model.dtype
+    mode = model.config.get("direction", "remove")
+    means = _Means()
+    for batch in _batches(data, batch_size, progress, "masked edit"):
+        mask = (batch["mask"].to(device) > 127).to(dtype)
+        image = batch["image"]
+        if mode == "add":
+            if "healthy" in batch:
+                image = batch["healthy"]
+            else:
+                mask = mask.roll(1, 0)
+        x = _model_input(image, device, dtype)
+        out, x = _unit(model.edit(x, mask, mode)), _unit(x)
+        means.add("change_outside_mask", _region_l1(out, x, 1 - mask))
+        means.add("change_in_mask", _region_l1(out, x, mask))
+    result = means.result()
+    if result.get("change_outside_mask"):
+        result["in_to_outside_ratio"] = result["change_in_mask"] / result["change_outside_mask"]
+    return result
+
+
+METRICS: dict[str, Callable[..., dict[str, float]]] = {
+    "unpaired-translation": cycle_metrics,
+    "paired-translation": paired_metrics,
+    "masked-edit": masked_edit_metrics,
+}
+
+
+def translation_metrics(model, data: TrainingData, batch_size: int = 16, progress: bool = True) -> dict[str, float]:
+    """The figures that suit ``model.task`` (see the module docstring)."""
+    try:
+        measure = METRICS[model.task]
+    except KeyError:
+        raise ValueError(f"translation metrics are for {sorted(METRICS)} models, not {model.task!r}") from None
+    return measure(model, data, batch_size=batch_size, progress=progress)
