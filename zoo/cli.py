@@ -26,6 +26,8 @@ EXAMPLES = {
     "push": "zoo push runs/my-dcgan --repo my-lab/dcgan-lesions --revision v1 --private",
     "train": TRAIN_EXAMPLE,
     "evaluate-augmentation": BENEFIT_EXAMPLE,
+    "evaluate": "zoo evaluate acgan-lesions --data ../shared/data/ham10000 --holdout 0.2 --group-column lesion_id "
+                "-o reports/acgan --inception-weights pt_inception-2015-12-05-6726825d.pth",
 }
 
 
@@ -345,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
              "+oversampled / +synthetic images and score it on held-out real ones.")
     add_arguments(p)
     p.set_defaults(func=run_cli)
+
+    from .evaluate import suite
+
+    p = verb("evaluate", "Measure a model against real images: SWD, FID/KID and precision/recall (local Inception "
+             "file), memorization audit, translation figures; writes a report and can update the model card.")
+    suite.add_arguments(p)
+    p.set_defaults(func=suite.run_cli)
 
     p = sub.add_parser("train", add_help=False, help="Train a model on a folder (zoo train --help for options).",
                        description="Train a model; everything after `train` goes to zoo/train.py.")

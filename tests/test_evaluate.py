@@ -1,0 +1,167 @@
+"""zoo evaluate: the report, its files and the model card; translation figures on known answers."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub import ModelCard
+from PIL import Image
+
+import zoo
+from zoo.cli import main
+from zoo.data import TrainingData
+from zoo.evaluate import cycle_metrics, evaluate, masked_edit_metrics, paired_metrics, update_card
+
+pytestmark = [pytest.mark.usefixtures("one_thread"),  # tiny tensors (see conftest)
+              pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")]
+
+
+def _uint8(x: torch.Tensor) -> torch.Tensor:
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def _blobs(n: int, size: int = 16, seed: int = 0) -> torch.Tensor:
+    """Smooth random colour gradients in [0, 1]: a distribution with some variety."""
+    gen = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    a, b, c = (torch.rand(n, 3, 1, 1, generator=gen) for _ in range(3))
+    return (0.2 + 0.6 * (a * xx + b * yy + c) / 3).clamp(0, 1)
+
+
+def _folder(path, images: torch.Tensor):
+    (path / "images").mkdir(parents=True)
+    for i, x in enumerate(images):
+        Image.fromarray((_uint8(x).permute(1, 2, 0).numpy())).save(path / "images" / f"img{i:03d}.png")
+    return path
+
+
+class _Identity:
+    """A stand-in image-to-image model whose every output equals its input."""
+
+    device, dtype, config = torch.device("cpu"), torch.float32, {"direction": "remove"}
+
+    def translate(self, x, direction):
+        return x
+
+    def edit(self, x, mask, mode):
+        return x
+
+
+class _Paint(_Identity):
+    """Edits paint the masked area white: the inside changes, the outside stays."""
+
+    def edit(self, x, mask, mode):
+        return x * (1 - mask) + mask
+
+
+def test_translation_figures_on_known_answers():
+    images = _uint8(_blobs(6))
+    mask = torch.zeros(6, 1, 16, 16, dtype=torch.uint8)
+    mask[..., 4:12, 4:12] = 255
+    unpaired = TrainingData({"A": images, "B": images.flip(0)})
+    figures = cycle_metrics(_Identity(), unpaired, progress=False)
+    assert figures["cycle_l1_A"] == 0 and figures["cycle_ssim_A"] == pytest.approx(1, abs=1e-5)
+    assert figures["change_l1_AtoB"] == 0
+
+    target = _uint8(_blobs(6) * 0.5)
+    paired = paired_metrics(_Identity(), TrainingData({"A": images, "B": target, "mask": mask}), progress=False)
+    assert paired["l1"] == pytest.approx(paired["copy_l1"]) and paired["l1"] > 0.05  # copying is its own baseline
+    assert paired["psnr"] == pytest.approx(paired["copy_psnr"])
+    assert "l1_in_mask" in paired and "l1_outside_mask" in paired
+
+    edits = TrainingData({"image": images, "mask": mask})
+    painted = masked_edit_metrics(_Paint(), edits, progress=False)
+    assert painted["change_outside_mask"] == 0 and painted["change_in_mask"] > 0.2
+    untouched = masked_edit_metrics(_Identity(), edits, progress=False)
+    assert untouched["change_in_mask"] == 0
+
+
+def _tiny_dcgan(tmp_path):
+    torch.manual_seed(0)
+    model = zoo.create("dcgan-lesions", image_size=[16, 16], g_features=8, d_features=8)
+    model.save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def _fake_inception(path):
+    """A tiny TorchScript "feature extractor" file: colour means and a pooled conv, 8 features."""
+
+    class Features(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 5, 3)
+
+        def forward(self, x):
+            return torch.cat([x.mean((2, 3)), self.conv(x).mean((2, 3))], 1)
+
+    torch.manual_seed(0)
+    torch.jit.script(Features()).save(str(path))
+    return path
+
+
+def test_evaluate_generative_model_writes_every_figure_and_plot(tmp_path):
+    data = _folder(tmp_path / "data", _blobs(40, seed=1))
+    report = evaluate(str(_tiny_dcgan(tmp_path)), data, num_samples=40, holdout=0.25, truncations=(None, 1.0),
+                      inception_weights=_fake_inception(tmp_path / "fake.pt"), memorization_samples=10,
+                      progress=False, out=tmp_path / "report")
+    for name in ("swd", "fid", "kid", "precision", "recall", "memorization_flagged_fraction"):
+        assert name in report.figures and np.isfinite(report.figures[name])
+    assert report.details["held_out"] and report.details["real_images"] == 10
+    assert [row["truncation"] for row in report.details["truncation_sweep"]] == [None, 1.0]
+    saved = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert saved["figures"]["fid"] == pytest.approx(report.figures["fid"])
+    for png in ("scatter.png", "memorization.png", "closest_pairs.png"):
+        assert Image.open(tmp_path / "report" / png).size[0] > 100
+
+
+def test_evaluate_without_inception_file_says_so_and_skips_the_audit_without_a_split(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEDGAN_ZOO_INCEPTION_WEIGHTS", raising=False)
+    data = _folder(tmp_path / "data", _blobs(12, seed=1))
+    report = evaluate(str(_tiny_dcgan(tmp_path)), data, num_samples=12, truncations=(), progress=False)
+    assert "swd" in report.figures and "fid" not in report.figures
+    assert any("no Inception weights file" in note for note in report.notes)
+    assert any("no held-out split" in note for note in report.notes) and "memorization_flagged_fraction" not in report.figures
+
+
+def test_update_card_writes_model_index_and_replaces_its_own_section(tmp_path):
+    folder = _tiny_dcgan(tmp_path)
+    data = _folder(tmp_path / "data", _blobs(12, seed=1))
+    report = evaluate(str(folder), data, num_samples=12, truncations=(), memorization_samples=0, progress=False)
+    update_card(folder / "README.md", report)
+    update_card(folder / "README.md", report)  # twice: replaced, not repeated
+    card = ModelCard.load(folder / "README.md")
+    names = [r.metric_name for r in card.data.eval_results]
+    assert "swd" in names and len(names) == len(set(names))
+    assert card.text.count("zoo evaluate: start") == 1
+    assert zoo.load(str(folder))(num_images=1).images  # the folder still loads
+
+
+def test_cli_evaluate_image_to_image_run_uses_its_heldout_list(tmp_path, capsys):
+    torch.manual_seed(0)
+    model = zoo.create("cyclegan-pws", image_size=16, g_features=4, g_blocks=1, d_features=4)
+    run = tmp_path / "run"
+    model.save_pretrained(run / "model")
+    a, b = _blobs(8, seed=2), _blobs(8, seed=3) * 0.7
+    for side, images in (("A", a), ("B", b)):
+        (tmp_path / "data" / side).mkdir(parents=True)
+        for i, x in enumerate(images):
+            Image.fromarray(_uint8(x).permute(1, 2, 0).numpy()).save(tmp_path / "data" / side / f"{i}.png")
+    (run / "heldout.txt").write_text("\n".join(str(tmp_path / "data" / "A" / f"{i}.png") for i in (0, 1, 2)) + "\n")
+    assert main(["evaluate", str(run / "model"), "--data", str(tmp_path / "data"), "-o", str(tmp_path / "out"),
+                 "--no-progress", "--update-card"]) == 0
+    saved = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert saved["details"]["real_images"] == 3 and "3 held-out images" in saved["real_set"]
+    for name in ("cycle_l1_A", "cycle_ssim_B", "swd_AtoB_to_B", "swd_A_to_B_untranslated"):
+        assert name in saved["figures"]
+    card = ModelCard.load(run / "model" / "README.md")
+    assert "cycle_l1_A" in [r.metric_name for r in card.data.eval_results]
+    assert "cycle_l1_A" in capsys.readouterr().out
+
+
+def test_cli_evaluate_errors_are_clear(tmp_path, capsys):
+    assert main(["evaluate", "no-such-model", "--data", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    assert "no-such-model" in capsys.readouterr().err
+    assert main(["evaluate", "dcgan-lesions", "--data", str(tmp_path), "-o", str(tmp_path / "o"),
+                 "--truncations", "-1"]) == 2
+    assert "--truncations takes positive numbers" in capsys.readouterr().err
