@@ -18,7 +18,7 @@ from huggingface_hub import ModelHubMixin, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from torch import nn
 
-from .errors import ConfigError, WeightsError
+from .errors import ConfigError, WeightsError, ZooError
 from .weights import PICKLE_SUFFIXES, load_network, refuse_pickle, save_network
 
 PIPELINE_TAGS = {
@@ -102,6 +102,40 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
     @property
     def dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
+
+    # -- diagnostics -------------------------------------------------------------------------
+    def discriminator_score(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The mean raw discriminator output per real sample of a model-format batch (what
+        :func:`zoo.training.to_model_batch` returns): shape (N,), float32. Raw means a logit before
+        any sigmoid, or a critic's value; a logit map (PatchGAN) is averaged per sample.
+
+        For watching D over-fit (:class:`zoo.training.DiscriminatorMonitor`). It runs without
+        gradients in the networks' current mode: during training that is training mode, so batch
+        norm normalises over this batch, as it does D's real batches. The forward pass leaves no
+        trace: buffers it updates in training mode (batch norm's running statistics, spectral norm's
+        power-iteration vectors) are put back, so training goes on exactly as without it. Call it on
+        plain networks (``Trainer.unwrapped()``): a DDP wrapper would sync buffers across processes.
+        """
+        saved = [b.detach().clone() for b in self.buffers()]
+        try:
+            with torch.no_grad():
+                out = self.discriminator_logits(batch)
+        finally:
+            with torch.no_grad():
+                for buf, old in zip(self.buffers(), saved):
+                    buf.copy_(old)
+        return out.reshape(out.shape[0], -1).float().mean(1)
+
+    def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """D's raw output on the batch's reals, N first (any trailing shape); used by
+        :meth:`discriminator_score`. This default fits a ``self.discriminator`` that takes
+        ``batch["image"]`` and gives one real/fake output; other families override it."""
+        disc = getattr(self, "discriminator", None)
+        if not isinstance(disc, nn.Module) or "image" not in batch:
+            raise ZooError(f"{type(self).__name__} ({self.family or 'no family'}) has no discriminator that judges "
+                           f"batch['image'] (batch keys: {sorted(batch)}); its family must override "
+                           "discriminator_logits(batch) to score real samples")
+        return disc(batch["image"])
 
     # -- saving ------------------------------------------------------------------------------
     def save_pretrained(

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--group-column", default=None, help="labels.csv column grouping shots (lesion_id)")
     parser.add_argument("--holdout", type=float, default=0.0, help="fraction held out, split by --group-column")
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the held-out split (kept apart from --seed)")
+    parser.add_argument("--d-overfit-every", type=positive_int, default=None, metavar="N",
+                        help="every N steps, D's mean raw output on 64 fixed training vs 64 fixed held-out images "
+                             "(needs --holdout): logged as d_train, d_heldout, d_gap; RUN/d_overfit.json and .png")
     parser.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=None,
                         help="default: accelerate's setting (accelerate launch --mixed_precision ...)")
     parser.add_argument("--log-with", default="auto", help="'tensorboard', 'none' or 'auto' (tensorboard if installed)")
@@ -172,13 +175,16 @@ def run(args: argparse.Namespace, command: str) -> Path:
     import zoo
     from zoo.data import load_training_data, split_by_group
     from zoo.errors import MissingExtraError, ZooError
-    from zoo.training import Trainer, TrainingDiverged, latest_checkpoint, needs_cpu_flag
+    from zoo.training import DiscriminatorMonitor, Trainer, TrainingDiverged, latest_checkpoint, needs_cpu_flag
 
     try:
         from accelerate import Accelerator
     except ImportError:
         raise MissingExtraError('training needs accelerate: pip install "medgan-zoo[train]"') from None
 
+    if args.d_overfit_every and not args.holdout:  # before any slow work
+        raise ZooError("--d-overfit-every compares D on training and held-out images: add --holdout, e.g. "
+                       "--holdout 0.1 (with --group-column lesion_id where shots of one lesion must stay together)")
     out: Path = args.out
     checkpoints = out / "checkpoints"
     if not args.resume and latest_checkpoint(checkpoints) is not None:  # before any slow work
@@ -214,9 +220,14 @@ def run(args: argparse.Namespace, command: str) -> Path:
         if missing:
             raise ZooError(f"classes {missing} have no training image after the hold-out split; lower --holdout, "
                            "change --split-seed, or drop those classes")
+    monitor = None
+    if args.d_overfit_every:  # runs on the main process only (the Trainer sees to it)
+        monitor = DiscriminatorMonitor.from_data(
+            data, held, every=args.d_overfit_every, n=64, seed=args.seed,
+            on_record=lambda r: accelerator.log({k: v for k, v in r.items() if k != "step"}, step=r["step"]))
     trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
-                      balance_classes=args.balance_classes)
+                      balance_classes=args.balance_classes, monitor=monitor)
     if args.resume:
         path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
         if path is None:
@@ -224,6 +235,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
         else:
             trainer.load_checkpoint(path)
             accelerator.print(f"resumed from {path} at step {trainer.state.step}")
+            if monitor is not None and (out / "d_overfit.json").is_file():  # continue the curves
+                monitor.restore(json.loads((out / "d_overfit.json").read_text())["history"], trainer.state.step)
     if accelerator.is_main_process:
         (out / "samples").mkdir(parents=True, exist_ok=True)
         (out / "command.txt").write_text(command + "\n")
@@ -239,6 +252,14 @@ def run(args: argparse.Namespace, command: str) -> Path:
             if tracker.name == "tensorboard":
                 tracker.log_images({"samples": grid[None].transpose(0, 3, 1, 2)}, step=step)
 
+    def save_d_overfit(plot: bool) -> None:
+        """RUN/d_overfit.json (with each checkpoint, so a resumed run keeps its curves) and the plot."""
+        if monitor is None or not accelerator.is_main_process or not monitor.history:
+            return
+        (out / "d_overfit.json").write_text(monitor.to_json() + "\n")
+        if plot:
+            monitor.plot(out / "d_overfit.png")
+
     deadline = time.monotonic() + args.max_time if args.max_time else None
     try:
         for logs in trainer.steps(args.steps):
@@ -249,6 +270,7 @@ def run(args: argparse.Namespace, command: str) -> Path:
                 save_samples(step)
             if step % args.checkpoint_every == 0 and step < args.steps:
                 trainer.save_checkpoint(checkpoints, keep=args.keep)
+                save_d_overfit(plot=False)
             if deadline is not None:
                 if time.monotonic() > deadline:
                     accelerator.set_trigger()
@@ -257,10 +279,14 @@ def run(args: argparse.Namespace, command: str) -> Path:
                     break
     except TrainingDiverged as exc:
         accelerator.print(f"zoo train: stopped: {exc}")
+        save_d_overfit(plot=True)  # the curves up to the divergence, for diagnosis
         accelerator.end_training()
         raise SystemExit(3) from None
 
+    if monitor is not None and accelerator.is_main_process:  # the last step too: --max-time stops anywhere
+        monitor(trainer, trainer.state.step, force=True)
     trainer.save_checkpoint(checkpoints, keep=args.keep)
+    save_d_overfit(plot=True)
     save_samples(trainer.state.step)
     bundle = out / "model"
     if accelerator.is_main_process:

@@ -128,7 +128,11 @@ class Trainer:
         channels_last: bool = False,
         optimizer_options: dict | None = None,
         balance_classes: bool | None = None,
+        monitor: Callable[["Trainer", int], object] | None = None,
     ):
+        """``monitor(trainer, step)`` is called on the main process only, at the first step and after
+        each step (e.g. :class:`DiscriminatorMonitor`); it must do no collective operation, which
+        would wait forever for the other processes."""
         try:
             from accelerate import Accelerator
         except ImportError:
@@ -141,6 +145,7 @@ class Trainer:
         if len(data) < batch_size:
             raise ValueError(f"batch size {batch_size} is larger than the data ({len(data)} samples); lower it")
         self.model, self.data, self.seed, self.progress = model, data, seed, progress
+        self.monitor = monitor
         self.global_batch, self.local_batch = batch_size, batch_size // acc.num_processes
         self.state = TrainState()
         self._order: tuple[int, torch.Tensor] | None = None  # (epoch, its sample order)
@@ -261,6 +266,7 @@ class Trainer:
                    disable=not (self.progress and acc.is_main_process), dynamic_ncols=True)
         started, first = time.perf_counter(), self.state.step
         try:
+            self._observe()
             while self.state.step < until:
                 step = self.state.step
                 ctx = self._context(step)
@@ -282,12 +288,17 @@ class Trainer:
                     average.update_parameters(acc.unwrap_model(self.wrapped[name]))
                 self.state.step += 1
                 self.state.history.append(logs)
+                self._observe()
                 rate = (self.state.step - first) * self.global_batch / max(time.perf_counter() - started, 1e-9)
                 bar.update(1)
                 bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"}, refresh=False)
                 yield logs
         finally:
             bar.close()
+
+    def _observe(self) -> None:
+        if self.monitor is not None and self.accelerator.is_main_process:
+            self.monitor(self, self.state.step)
 
     def export_model(self):
         """A stand-alone copy of the model for saving: plain networks, their EMA where enabled."""
@@ -330,6 +341,96 @@ class Trainer:
         if self.state.loaded_setup is not None and self.state.loaded_setup != self.state.setup:
             raise ZooError(f"{path} was written with {self.state.loaded_setup}, this run has {self.state.setup}; "
                            "resume with the same --set overrides, --ema and --balance-classes")
+
+
+class DiscriminatorMonitor:
+    """Watches the discriminator over-fit: its mean raw output on a fixed batch of training reals
+    against a fixed batch of held-out reals of the same distribution.
+
+    On a small set D learns the training images themselves; its output on them then drifts away
+    from its output on unseen ones (the over-fitting ADA's r_t heuristic watches, Karras et al.
+    2020), so ``d_gap = d_train - d_heldout`` grows. Pass it as ``Trainer(monitor=...)``: at every
+    step divisible by ``every`` (step 0 included) it appends ``{"step", "d_train", "d_heldout",
+    "d_gap"}`` to :attr:`history` and calls ``on_record(record)``. The batches are raw, as in
+    :attr:`TrainingData.tensors` (uint8 images); :meth:`from_data` draws them once with a seed.
+    """
+
+    def __init__(self, train_batch: Mapping[str, torch.Tensor], heldout_batch: Mapping[str, torch.Tensor],
+                 every: int = 100, on_record: Callable[[dict], object] | None = None):
+        if every < 1:
+            raise ValueError(f"every must be >= 1 step, got {every}")
+        for what, batch in (("training", train_batch), ("held-out", heldout_batch)):
+            if not batch or not len(next(iter(batch.values()))):
+                raise ValueError(f"the {what} batch of the discriminator monitor is empty")
+        self.train_batch, self.heldout_batch = dict(train_batch), dict(heldout_batch)
+        self.every, self.on_record = every, on_record
+        self.history: list[dict] = []
+
+    @classmethod
+    def from_data(cls, train: TrainingData, heldout: TrainingData, every: int = 100, n: int = 64, seed: int = 0,
+                  on_record: Callable[[dict], object] | None = None) -> "DiscriminatorMonitor":
+        """Up to ``n`` samples of each set, drawn once with ``seed``: the same ones at every
+        measurement, and again after a resume."""
+        def pick(data: TrainingData) -> dict[str, torch.Tensor]:
+            order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))[:n]
+            return {k: v[order] for k, v in data.tensors.items()}
+
+        return cls(pick(train), pick(heldout), every, on_record)
+
+    def __call__(self, trainer: Trainer, step: int, force: bool = False) -> dict | None:
+        """The Trainer's hook: measure on the plain networks if ``step`` is due (or ``force``) and
+        not yet recorded."""
+        if (step % self.every and not force) or (self.history and self.history[-1]["step"] >= step):
+            return None
+        with trainer.unwrapped() as model:  # no DDP wrapper: its forward would sync with the other processes
+            return self.measure(model, step)
+
+    def measure(self, model, step: int) -> dict:
+        """Score both batches with ``model`` (:meth:`GANModel.discriminator_score`) and record it."""
+        train, held = (model.discriminator_score(to_model_batch(batch, model.device, model.dtype)).mean().item()
+                       for batch in (self.train_batch, self.heldout_batch))
+        record = {"step": int(step), "d_train": train, "d_heldout": held, "d_gap": train - held}
+        self.history.append(record)
+        if self.on_record is not None:
+            self.on_record(record)
+        return record
+
+    def restore(self, history: list[dict], until: int) -> None:
+        """Take up an earlier run's records up to step ``until`` (a resumed run continues its curves)."""
+        self.history = [dict(r) for r in history if r["step"] <= until]
+
+    def _sizes(self) -> tuple[int, int]:
+        return tuple(len(next(iter(b.values()))) for b in (self.train_batch, self.heldout_batch))
+
+    def to_json(self) -> str:
+        train_n, held_n = self._sizes()
+        return json.dumps({"every": self.every, "train_samples": train_n, "heldout_samples": held_n,
+                           "history": self.history}, indent=1)
+
+    def plot(self, path: str | Path) -> Path:
+        """A PNG: both mean outputs against the step (top) and their gap (bottom)."""
+        try:
+            from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
+        except ImportError:
+            raise MissingExtraError('plotting needs matplotlib: pip install "medgan-zoo[eval]"') from None
+        if not self.history:
+            raise ValueError("the discriminator monitor has recorded nothing yet")
+        train_n, held_n = self._sizes()
+        steps = [r["step"] for r in self.history]
+        fig = Figure(figsize=(7, 5), layout="constrained")
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(2, 1))
+        top.plot(steps, [r["d_train"] for r in self.history], marker=".", label=f"{train_n} training images")
+        top.plot(steps, [r["d_heldout"] for r in self.history], marker=".", label=f"{held_n} held-out images")
+        top.set_ylabel("mean raw D output")
+        top.legend(fontsize="small")
+        top.set_title("Discriminator over-fitting: training vs held-out reals")
+        bottom.plot(steps, [r["d_gap"] for r in self.history], marker=".", color="tab:red")
+        bottom.axhline(0, color="0.7", linewidth=0.8)
+        bottom.set_ylabel("gap (train - held-out)")
+        bottom.set_xlabel("step")
+        path = Path(path)
+        fig.savefig(path, dpi=120)
+        return path
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:

@@ -81,6 +81,9 @@ class ACGAN(UnconditionalGAN):  # a noise-to-image family: latents and optimiser
         logits = self.discriminator(x)
         return logits[:, 0], logits[:, 1:]
 
+    def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.discriminate(batch["image"])[0]  # the real/fake logit; the class logits say nothing of realness
+
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits of the auxiliary head for images in [-1, 1] (N, classes), in eval mode

@@ -72,6 +72,12 @@ class CycleGAN(GANModel):
     def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
         return (self.generator_ab if direction == "AtoB" else self.generator_ba)(x)
 
+    def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Both domains' reals, each judged by its own D, averaged per sample: either D over-fitting shows."""
+        n = len(batch["A"])
+        return (self.discriminator_a(batch["A"]).reshape(n, -1).mean(1)
+                + self.discriminator_b(batch["B"]).reshape(n, -1).mean(1)) / 2
+
     # -- training ------------------------------------------------------------------------------
     def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), **adam) -> dict:
         gens = itertools.chain(self.generator_ab.parameters(), self.generator_ba.parameters())

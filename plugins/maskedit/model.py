@@ -163,6 +163,14 @@ class MaskGuidedEditor(GANModel):
             raise ValueError("mask must be binary (1 = edit, 0 = keep), got other values; threshold it first, "
                              "e.g. (mask > 0.5).float()")
 
+    def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Every cell of the real images' maps, averaged per sample over each map, then over scales
+        (the multi-scale D's forward). The reals: the healthy images where ``remove`` trains on
+        them, else the lesion images. Training weighs the cells by the mask; the unweighted mean
+        still shows a D that tells its training images from unseen ones."""
+        healthy = batch.get("healthy") if self.direction == "remove" else None
+        return self.discriminator(batch["image"] if healthy is None else healthy)
+
     # -- training ------------------------------------------------------------------------------
     def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), **adam) -> dict:
         return {

@@ -55,6 +55,9 @@ class Pix2Pix(GANModel):
             raise ValueError(f"{self.model_id or 'pix2pix'} translates one way only (AtoB: input to target)")
         return self.generator(x)
 
+    def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.discriminator(torch.cat([batch["A"], batch["B"]], 1))  # D judges the (input, target) pair
+
     def configure_optimizers(self, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999), **adam) -> dict:
         return {"generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas, **adam),
                 "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas, **adam)}

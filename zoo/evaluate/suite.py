@@ -106,7 +106,7 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
 
 
 def _real_split(data: TrainingData, source: str | None, heldout_list, holdout: float, split_seed: int,
-                notes: list[str]) -> tuple[TrainingData, TrainingData | None, str]:
+                notes: list[str], generative: bool) -> tuple[TrainingData, TrainingData | None, str]:
     """(real set, training part or None, how the real set was chosen)."""
     if heldout_list is None and source is not None:
         run_list = Path(source).parent / "heldout.txt"
@@ -121,8 +121,8 @@ def _real_split(data: TrainingData, source: str | None, heldout_list, holdout: f
         return held, train, (f"a {holdout:g} held-out split (split seed {split_seed}; {len(held)} images), "
                              "as zoo train --holdout makes it")
     notes.append("no held-out split is known: the real set is all of the data, which the model may have trained on "
-                 "(pass --heldout-list RUN/heldout.txt or --holdout as in training); the memorization audit needs "
-                 "held-out images and was skipped")
+                 "(pass --heldout-list RUN/heldout.txt or --holdout as in training)"
+                 + ("; the memorization audit needs held-out images and was skipped" if generative else ""))
     return data, None, f"all {len(data)} images of the folder (no held-out split known)"
 
 
@@ -161,7 +161,7 @@ def evaluate(
                                 class_names=tuple(net.config.get("class_names") or ()),
                                 label_column=label_column, group_column=group_column, progress=progress)
     real, train, real_set = _real_split(folder, None if source is None else str(source), heldout_list, holdout,
-                                        split_seed, notes)
+                                        split_seed, notes, net.task in GENERATIVE)
     out = Path(out) if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
