@@ -1,6 +1,7 @@
 """Embed a trained run's model as a registry entry's default weights.
 
     python scripts/embed_run.py runs/sngan/model sngan-lesions
+    python scripts/embed_run.py runs/cyclegan-pws/model cyclegan-pws --half   # float16 file, half the size
 
 The entry (its ModelSpec) must already say ``trained=True`` and state the training data, the
 command and the measured metrics: the card is rendered from it. Only the inference networks are
@@ -18,6 +19,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_model", help="a run's model/ folder (save_pretrained format)")
     parser.add_argument("model_id")
+    parser.add_argument("--half", action="store_true",
+                        help="store float16 weights (half the package size); they load into float32 networks")
     args = parser.parse_args()
     spec = zoo.info(args.model_id)
     if spec.weights is None or not spec.trained:
@@ -29,7 +32,7 @@ def main() -> None:
         raise SystemExit(f"{args.run_model} is not a {args.model_id} with that entry's configuration")
     model.model_id, model.registry_weights = args.model_id, True
     shutil.rmtree(spec.weights, ignore_errors=True)
-    model.save_pretrained(spec.weights, inference_only=True)
+    (model.half() if args.half else model).save_pretrained(spec.weights, inference_only=True)
     print(f"embedded {args.run_model} as {args.model_id} in {spec.weights}")
 
 
