@@ -16,6 +16,8 @@ training, the baseline comes out high and copies go unflagged.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,10 +63,12 @@ def memorization_audit(
     image's k nearest training images by L2 (100: under a minute; a higher-SSIM image farther in
     L2 is missed, but a copy is nearest in both).
 
-    The flag rule, on each measure the stricter of two held-out thresholds::
+    The flag rule, on each measure the stricter of two held-out thresholds, both taken on a log
+    scale of the distance to a perfect match (u = -log(1 - SSIM), w = -log L2: higher = closer,
+    unbounded, so a wide held-out spread cannot push a threshold past SSIM 1 or L2 0)::
 
-        s_ref = max(quantile(H_ssim, q),   median(H_ssim) + margin * 1.4826 * MAD(H_ssim))
-        d_ref = min(quantile(H_l2, 1 - q), median(H_l2)   - margin * 1.4826 * MAD(H_l2))
+        u_ref = max(quantile(H_u, q), median(H_u) + margin * 1.4826 * MAD(H_u));  s_ref = 1 - exp(-u_ref)
+        w_ref = max(quantile(H_w, q), median(H_w) + margin * 1.4826 * MAD(H_w));  d_ref = exp(-w_ref)
         flagged = nearest SSIM > s_ref  or  nearest L2 < d_ref      (rule="either", the default)
                   nearest SSIM > s_ref  and nearest L2 < d_ref      (rule="both")
 
@@ -127,12 +131,19 @@ def memorization_audit(
 
 
 def _threshold(values: torch.Tensor, quantile: float, margin: float, higher_is_closer: bool) -> float:
-    """The stricter of the held-out quantile and median + margin robust SDs, on the closer side."""
-    v = values.double() if higher_is_closer else -values.double()  # work as "higher = closer"
+    """The stricter of the held-out quantile and median + margin robust SDs, on the closer side.
+
+    Both are taken on a log scale of the distance to a perfect match, -log(1 - SSIM) and -log(L2),
+    where "closer" is unbounded: on the raw scale a wide held-out spread puts median + 3 SD above
+    SSIM 1 (or below L2 0), a threshold nothing can pass, so the measure could never flag.
+    """
+    tiny = 1e-12
+    v = values.double()
+    v = -torch.log((1 - v).clamp_min(tiny)) if higher_is_closer else -torch.log(v.clamp_min(tiny))
     median = torch.quantile(v, 0.5)
     robust_sd = 1.4826 * (v - median).abs().quantile(0.5)  # the MAD scaled to a normal SD
-    threshold = max(float(torch.quantile(v, quantile)), float(median + margin * robust_sd))
-    return threshold if higher_is_closer else -threshold
+    t = max(float(torch.quantile(v, quantile)), float(median + margin * robust_sd))
+    return 1 - math.exp(-t) if higher_is_closer else math.exp(-t)
 
 
 # -- nearest neighbours ------------------------------------------------------------------------------
@@ -339,7 +350,7 @@ class MemorizationReport:
         return (f"flagged: nearest-training SSIM > {self.ssim_threshold:.4f} {joint} nearest-training L2 (RMS) < "
                 f"{self.l2_threshold:.4f}; each threshold is the stricter of the held-out real images' "
                 f"{self.quantile:g} quantile (SSIM; {1 - self.quantile:.2g} for L2) and their median + {self.margin:g} "
-                "robust standard deviations (1.4826 MAD) towards closer")
+                "robust standard deviations (1.4826 MAD) towards closer, on -log(1 - SSIM) and -log(L2)")
 
     @property
     def flag_mask(self) -> torch.Tensor:
