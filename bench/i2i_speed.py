@@ -13,8 +13,19 @@ b  pix2pix training: U-Net-128 generator (batch norm), the same PatchGAN on the 
 c  inference of that ResNet-9 generator on one 256 x 256 image
 d  inference of the zoo's default cyclegan-pws generator (ngf 32, 9 blocks) on one 256 x 256 image
 
-Each case runs in its own process with --configs (baseline, channels_last). Prints one JSON line a
-case and configuration.
+Each case runs in its own process with each of --configs. Prints one JSON line a case and
+configuration.
+
+  baseline       float32, contiguous
+  channels_last  float32, channels-last memory format
+  bf16           inference: bfloat16 weights and input (zoo.load(..., dtype="bfloat16"));
+                 training: bfloat16 autocast (zoo train --mixed-precision bf16)
+  bf16_fused     training: bf16 autocast and fused Adam (optimizer_options={"fused": True})
+  compile_bf16   inference: torch.compile of the bfloat16 generator (its compile time is printed apart)
+
+bench/reference_i2i.py runs the standard implementation's networks and steps at the same shapes,
+with no medgan-zoo code, for the ratio on your machine; bench/i2i_optimizations.py compares more
+variants interleaved in one process.
 """
 
 import argparse
@@ -48,9 +59,17 @@ def run_case(case: str, config: str, steps: int, repeats: int) -> dict:
     torch.manual_seed(0)
     model = zoo.create(model_id, **overrides)
     layout = torch.channels_last if config == "channels_last" else torch.contiguous_format
+    dtype = torch.bfloat16 if config.startswith(("bf16", "compile_bf16")) else torch.float32
     if kind == "infer":
-        generator = model.generator_ab.eval().to(memory_format=layout)
-        x = torch.rand(1, 3, *model.image_size).to(memory_format=layout) * 2 - 1
+        generator = model.generator_ab.eval().to(dtype=dtype, memory_format=layout)
+        x = (torch.rand(1, 3, *model.image_size) * 2 - 1).to(dtype=dtype, memory_format=layout)
+        compile_s = None
+        if config == "compile_bf16":
+            start = time.perf_counter()
+            generator = torch.compile(generator)
+            with torch.inference_mode():
+                generator(x)
+            compile_s = round(time.perf_counter() - start, 1)
         times = []
         with torch.inference_mode():
             for _ in range(2):
@@ -60,11 +79,16 @@ def run_case(case: str, config: str, steps: int, repeats: int) -> dict:
                 generator(x)
                 times.append((time.perf_counter() - start) * 1000)
         return {"case": case, "config": config, "model": model_id, "ms": round(statistics.median(times), 1),
-                "runs": [round(t) for t in times], "threads": torch.get_num_threads()}
+                "runs": [round(t) for t in times], "threads": torch.get_num_threads(),
+                **({"compile_s": compile_s} if compile_s is not None else {})}
     n = 8
     pixels = lambda: torch.randint(0, 256, (n, model.channels, *model.image_size), dtype=torch.uint8)  # noqa: E731
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=True, mixed_precision="bf16" if config.startswith("bf16") else "no")
     trainer = Trainer(model, TrainingData({"A": pixels(), "B": pixels()}), batch_size=1, progress=False,
-                      channels_last=config == "channels_last")
+                      channels_last=config == "channels_last", accelerator=accelerator,
+                      optimizer_options={"fused": True} if config == "bf16_fused" else None)
     rates = step_rates(trainer, 2, steps, repeats)
     return {"case": case, "config": config, "model": model_id, "it/s": round(statistics.median(rates), 3),
             "runs": [round(r, 3) for r in rates], "threads": torch.get_num_threads()}
@@ -74,7 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--configs", nargs="+", default=["baseline", "channels_last"],
-                        choices=["baseline", "channels_last"])
+                        choices=["baseline", "channels_last", "bf16", "bf16_fused", "compile_bf16"])
     parser.add_argument("--steps", type=int, default=5, help="training steps per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (inference: calls); the median is shown")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -158,3 +159,18 @@ def test_generate_label_column_and_csv_errors(tmp_path, capsys, toys):
     assert main(["generate", "dcgan-lesions", "-n", "1", "-o", str(tmp_path / "u"), "--label-column", "dx"]) == 2
     assert "--label-column needs a class-conditional model" in capsys.readouterr().err
     assert not (tmp_path / "u" / "labels.csv").exists()
+
+
+def test_translate_in_bfloat16_keeps_size_and_the_unmasked_pixels(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((40, 52, 3)) * 255).astype("uint8")).save(tmp_path / "skin.png")
+    mask = np.zeros((40, 52), "uint8")
+    mask[10:20, 12:30] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    assert main(["translate", "eczema-remove", str(tmp_path / "skin.png"), "--mask", str(tmp_path / "mask.png"),
+                 "-o", str(tmp_path / "out"), "--dtype", "bfloat16"]) == 0
+    out = np.asarray(Image.open(tmp_path / "out" / "skin-remove.png"))
+    source = np.asarray(Image.open(tmp_path / "skin.png"))
+    assert out.shape == source.shape and (out[mask == 0] == source[mask == 0]).all()

@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--d-overfit-every", type=positive_int, default=None, metavar="N",
                         help="every N steps, D's mean raw output on 64 fixed training vs 64 fixed held-out images "
                              "(needs --holdout): logged as d_train, d_heldout, d_gap; RUN/d_overfit.json and .png")
+    parser.add_argument("--fused-adam", action="store_true",
+                        help="Adam's fused kernel (torch.optim.Adam(fused=True)): faster steps for large generators")
     parser.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=None,
                         help="default: accelerate's setting (accelerate launch --mixed_precision ...)")
     parser.add_argument("--log-with", default="auto", help="'tensorboard', 'none' or 'auto' (tensorboard if installed)")
@@ -227,7 +229,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
             on_record=lambda r: accelerator.log({k: v for k, v in r.items() if k != "step"}, step=r["step"]))
     trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
-                      balance_classes=args.balance_classes, monitor=monitor)
+                      balance_classes=args.balance_classes, monitor=monitor,
+                      optimizer_options={"fused": True} if args.fused_adam else None)
     if args.resume:
         path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
         if path is None:
