@@ -150,11 +150,18 @@ class ImagePool:
     """Half of each batch D sees is drawn from earlier fakes (``size`` kept); 0 disables it.
 
     Draws from torch's global RNG, which the training loop seeds every step (reproducible runs).
-    The pool itself is not checkpointed: a resumed run starts it empty.
+    Checkpointed with the run (``state_dict``), so a resumed run draws from the same pool.
     """
 
     def __init__(self, size: int = 50):
         self.size, self.images = size, []
+
+    def state_dict(self) -> dict:
+        return {"images": torch.stack(self.images).cpu() if self.images else torch.empty(0)}
+
+    def load_state_dict(self, state: dict) -> None:
+        device = self.images[0].device if self.images else None
+        self.images = [image.to(device) if device else image for image in state["images"]]
 
     def __call__(self, fakes: torch.Tensor) -> torch.Tensor:
         if self.size == 0:

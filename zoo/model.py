@@ -80,6 +80,11 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
             self.trained, self.registry_weights, self.absent_networks = True, False, frozenset()
         return super().train(mode)
 
+    def training_state(self) -> dict[str, Any]:
+        """Training-only state beside the networks and optimizers that a checkpoint must hold for an
+        exact resume (objects with ``state_dict``/``load_state_dict``, e.g. CycleGAN's image pools)."""
+        return {}
+
     def saved_networks(self, inference_only: bool = False) -> list[str]:
         """The networks ``save_pretrained`` writes: never one that was absent when loaded and never trained."""
         names = self.inference_networks if inference_only else tuple(self.networks())

@@ -189,6 +189,8 @@ class Trainer:
                 self.ema[name] = AveragedModel(model.networks()[name], use_buffers=True,
                                                multi_avg_fn=ema_with_warmup(ema_decay))
                 acc.register_for_checkpointing(self.ema[name])
+        for part in model.training_state().values():  # last: older checkpoints keep their file numbers
+            acc.register_for_checkpointing(part)
 
     # -- data and randomness -----------------------------------------------------------------
     def _global_indices(self, draw: int) -> torch.Tensor:

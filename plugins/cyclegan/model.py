@@ -69,6 +69,10 @@ class CycleGAN(GANModel):
         object.__setattr__(self, "_pools", (ImagePool(pool_size), ImagePool(pool_size)))
         object.__setattr__(self, "_d_augment", None)
 
+    def training_state(self) -> dict:
+        pool_a, pool_b = self._pools
+        return {"pool_a": pool_a, "pool_b": pool_b}
+
     def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
         return (self.generator_ab if direction == "AtoB" else self.generator_ba)(x)
 
