@@ -35,23 +35,32 @@ def stain_fraction(x: torch.Tensor) -> float:
     return ((x - STAIN * 0.9).pow(2).sum(1) < (x - SKIN).pow(2).sum(1)).float().mean().item()
 
 
-def _speed_options(precision: str) -> dict:
-    """Trainer options for the fast settings bench/i2i_speed.py measures: bf16 autocast, fused Adam."""
-    if precision == "fp32":
-        return {}
+@pytest.fixture
+def speed_options():
+    """Trainer options for the fast settings bench/i2i_speed.py measures (bf16 autocast, fused Adam),
+    or none for float32. accelerate keeps one process-wide state: it is reset before and after, so
+    neither an earlier test's setting nor this bf16 one leaks."""
     from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
 
-    return {"accelerator": Accelerator(cpu=True, mixed_precision="bf16"), "optimizer_options": {"fused": True}}
+    def options(precision: str) -> dict:
+        if precision == "fp32":
+            return {}
+        AcceleratorState._reset_state(reset_partial_state=True)
+        return {"accelerator": Accelerator(cpu=True, mixed_precision="bf16"), "optimizer_options": {"fused": True}}
+
+    yield options
+    AcceleratorState._reset_state(reset_partial_state=True)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16_fused"])
-def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(precision):
+def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(precision, speed_options):
     torch.manual_seed(0)
     model = zoo.create("cyclegan-pws", image_size=32, g_features=8, g_blocks=2, d_features=8)
     clean, _ = faces(64, seed=0)
     _, stained = faces(64, seed=1)  # unpaired: other faces
     history = train_steps(model, {"A": clean, "B": stained}, steps=150, batch_size=8, progress=False,
-                          **_speed_options(precision))
+                          **speed_options(precision))
     first = sum(h["cycle"] for h in history[:10]) / 10
     last = sum(h["cycle"] for h in history[-10:]) / 10
     test_clean, test_stained = faces(64, seed=2)
@@ -69,7 +78,7 @@ def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(pr
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16_fused"])
-def test_pix2pix_learns_the_fading_inside_the_stain(precision):
+def test_pix2pix_learns_the_fading_inside_the_stain(precision, speed_options):
     torch.manual_seed(0)
     model = zoo.create("pix2pix-pws", image_size=32, g_features=16, d_features=8)
     # Smooth faces: the U-Net's outermost skip is at half resolution (as in the reference), so pixel
@@ -77,7 +86,7 @@ def test_pix2pix_learns_the_fading_inside_the_stain(precision):
     clean, stained = faces(96, seed=0, noise=0)
     faded = stained + 0.6 * (clean - stained)  # 60 % improvement
     train_steps(model, {"A": stained, "B": faded}, steps=300, batch_size=8, progress=False,
-                **_speed_options(precision))
+                **speed_options(precision))
     test_clean, test_stained = faces(32, seed=3, noise=0)
     target = test_stained + 0.6 * (test_clean - test_stained)
     stain = ((test_clean - test_stained).abs().sum(1, keepdim=True) > 1e-6).expand_as(target)
