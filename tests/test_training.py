@@ -74,6 +74,30 @@ def test_each_process_gets_its_share_of_the_same_global_batch_and_latents():
 
 
 
+def test_images_stored_larger_are_cropped_at_random_the_same_window_for_image_and_mask():
+    yy, xx = torch.meshgrid(torch.arange(12), torch.arange(12), indexing="ij")
+    coords = torch.stack([yy * 20, xx * 20, torch.zeros_like(yy)]).to(torch.uint8)  # a pixel says where it is
+    data = TrainingData({"image": coords.expand(16, 3, 12, 12).clone(),
+                         "mask": ((coords[:1] > 100) * 255).to(torch.uint8).expand(16, 1, 12, 12).clone()})
+
+    def trainer(rank=0, world=1):
+        return Trainer(zoo.create("eczema-remove", image_size=8, d_scales=1), data, batch_size=4, seed=3,
+                       accelerator=FakeAccelerator(rank, world), progress=False)
+
+    one = trainer()
+    batch = one._local_batch(0)
+    image, mask = ((batch["image"] + 1) * 127.5).round(), batch["mask"]
+    assert image.shape == (4, 3, 8, 8) and mask.shape == (4, 1, 8, 8)
+    assert torch.equal(mask, (image[:, :1] > 100).to(mask.dtype))  # the mask was cut at the image's window
+    assert len({int(t) for draw in range(4) for t in one._local_batch(draw)["image"][:, 0, 0, 0]}) > 1  # varies
+    assert torch.equal(trainer()._local_batch(0)["image"], batch["image"])  # seeded: a resume crops the same
+    halves = [trainer(r, 2)._local_batch(0)["image"] for r in range(2)]
+    assert torch.equal(torch.cat(halves), batch["image"])  # N processes crop as one does
+    assert one.state.setup["crop_from"] == [12, 12]
+    with pytest.raises(ValueError, match="load them at least that large"):
+        Trainer(zoo.create("eczema-remove", image_size=16, d_scales=1), data, batch_size=4, progress=False)
+
+
 def test_class_conditional_training_draws_every_class_equally_often():
     labels = torch.tensor([0] * 90 + [1] * 8 + [2] * 2)  # 90 : 8 : 2, like nevi against dermatofibromas
     data = TrainingData({"image": torch.zeros(100, 3, 8, 8, dtype=torch.uint8), "label": labels})
@@ -273,3 +297,13 @@ def test_a_class_conditional_model_trains_on_the_users_own_classes(tmp_path):
     assert config["class_names"] == names  # not HAM10000's seven
     out = zoo.load(tmp_path / "run" / "model")(num_images=3, labels=["unsure"])
     assert out.tensors.shape == (3, 3, 16, 16)
+
+
+def test_zoo_train_load_size_trains_on_random_crops(lesion_folder, tmp_path, capsys):
+    from zoo.train import main
+
+    base = [*SMALL, "--data", str(lesion_folder), "--steps", "2", "--set", "image_size=[8,8]"]
+    assert main([*base, "--out", str(tmp_path / "crop"), "--load-size", "16"]) == 0  # 16 px files, 8 px crops
+    assert zoo.load(str(tmp_path / "crop" / "model"))(num_images=1).images[0].size == (8, 8)
+    assert main([*base, "--out", str(tmp_path / "x"), "--load-size", "4"]) == 2
+    assert "smaller than the model's image_size 8 x 8" in capsys.readouterr().err

@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--d-overfit-every", type=positive_int, default=None, metavar="N",
                         help="every N steps, D's mean raw output on 64 fixed training vs 64 fixed held-out images "
                              "(needs --holdout): logged as d_train, d_heldout, d_gap; RUN/d_overfit.json and .png")
+    parser.add_argument("--load-size", type=positive_int, nargs="+", default=None, metavar="SIZE",
+                        help="load the images at H (or H W), larger than the model's image_size, and train on a "
+                             "random model-sized crop of each (the reference's --load_size/--crop_size)")
     parser.add_argument("--fused-adam", action="store_true",
                         help="Adam's fused kernel (torch.optim.Adam(fused=True)): faster steps for large generators")
     parser.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=None,
@@ -140,11 +143,12 @@ def _log_with(choice: str):
 def sample_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
     """A fixed set of samples in [0, 1] for watching a run: generations, or edits of the first images."""
     from zoo.pipelines import pipeline_for
-    from zoo.training import to_model_batch
+    from zoo.training import crop_batch_center, to_model_batch
 
     if model.task in ("unconditional", "class-conditional"):
         return pipeline_for(model)(num_images=n, seed=seed, progress=False).tensors
-    batch = to_model_batch({k: v[:8] for k, v in data.tensors.items()}, model.device, model.dtype)
+    batch = to_model_batch(crop_batch_center({k: v[:8] for k, v in data.tensors.items()}, model.image_size),
+                           model.device, model.dtype)
     with torch.no_grad():
         if model.task == "masked-edit":
             mode = model.config.get("direction", "remove")
@@ -201,7 +205,15 @@ def run(args: argparse.Namespace, command: str) -> Path:
     conditional = model.task == "class-conditional"
     # A class-conditional model learns the data's own classes unless --set class_names=[...] fixes them.
     class_names = () if conditional and "class_names" not in overrides else model.config.get("class_names") or ()
-    data = load_training_data(args.data, model.task, model.image_size, model.channels,
+    load_size = model.image_size
+    if args.load_size:
+        if len(args.load_size) > 2:
+            raise ZooError(f"--load-size takes H or H W, got {args.load_size}")
+        load_size = tuple(args.load_size) * (2 if len(args.load_size) == 1 else 1)
+        if load_size[0] < model.image_size[0] or load_size[1] < model.image_size[1]:
+            raise ZooError(f"--load-size {load_size[0]} x {load_size[1]} is smaller than the model's image_size "
+                           f"{model.image_size[0]} x {model.image_size[1]}; crops are taken from the loaded images")
+    data = load_training_data(args.data, model.task, load_size, model.channels,
                               class_names=tuple(class_names),
                               label_column=args.label_column, group_column=args.group_column,
                               progress=accelerator.is_main_process and not args.no_progress)

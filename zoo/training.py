@@ -93,6 +93,18 @@ class TrainState:
         self.loaded_setup = state.get("setup")
 
 
+def crop_batch_center(batch: dict[str, torch.Tensor], size: tuple[int, int]) -> dict[str, torch.Tensor]:
+    """The model-sized middle of images stored larger (``Trainer`` crops those at random)."""
+    h, w = size
+    out = {}
+    for key, value in batch.items():
+        if value.ndim == 4 and tuple(value.shape[-2:]) != (h, w):
+            top, left = (value.shape[-2] - h) // 2, (value.shape[-1] - w) // 2
+            value = value[..., top:top + h, left:left + w]
+        out[key] = value
+    return out
+
+
 def to_model_batch(raw: dict[str, torch.Tensor], device, dtype) -> dict[str, torch.Tensor]:
     """uint8 images -> [-1, 1], uint8 masks -> {0, 1}, labels stay integers."""
     out = {}
@@ -168,6 +180,13 @@ class Trainer:
             self.class_weights = (1.0 / torch.bincount(labels).double())[labels]
 
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        # Images stored larger than the model are cropped at random each draw (the reference
+        # implementations' load-size/crop-size augmentation); smaller ones cannot be used.
+        stored = next((tuple(v.shape[-2:]) for v in data.tensors.values() if v.ndim == 4), tuple(model.image_size))
+        if stored[0] < model.image_size[0] or stored[1] < model.image_size[1]:
+            raise ValueError(f"the images are {stored[0]} x {stored[1]} but the model takes {model.image_size[0]} x "
+                             f"{model.image_size[1]}; load them at least that large (or set a smaller image_size)")
+        self.crop_from = stored if stored != tuple(model.image_size) else None
         model.to(acc.device, memory_format=self.memory_format)
         model.train()
         optimizers = model.configure_optimizers(**({"lr": lr} if lr else {}), **(optimizer_options or {}))
@@ -180,6 +199,8 @@ class Trainer:
                             "ema": sorted(model.inference_networks) if ema_decay else []}
         if balance_classes:  # the sample order depends on it
             self.state.setup["balance_classes"] = True
+        if self.crop_from is not None:  # so do the batches
+            self.state.setup["crop_from"] = list(self.crop_from)
         acc.register_for_checkpointing(self.state)
         self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
         if ema_decay:
@@ -209,8 +230,27 @@ class Trainer:
         rank = self.accelerator.process_index
         idx = self._global_indices(draw)[rank * self.local_batch : (rank + 1) * self.local_batch]
         raw = {k: v[idx] for k, v in self.data.tensors.items()}
+        if self.crop_from is not None:
+            raw = self._random_crop(raw, draw, rank)
         batch = to_model_batch(raw, self.accelerator.device, self.model.dtype)
         return {k: v.contiguous(memory_format=self.memory_format) if v.ndim == 4 else v for k, v in batch.items()}
+
+    def _random_crop(self, raw: dict[str, torch.Tensor], draw: int, rank: int) -> dict[str, torch.Tensor]:
+        """One model-sized window per sample, the same for all of a sample's images (image and mask,
+        A and B), at offsets drawn for the whole global batch from (seed, draw): N processes crop as
+        one does, and a resumed run crops as the first did."""
+        (big_h, big_w), (h, w) = self.crop_from, self.model.image_size
+        gen = torch.Generator().manual_seed(_mix(self.seed, 4, draw))
+        tops = torch.randint(big_h - h + 1, (self.global_batch,), generator=gen)
+        lefts = torch.randint(big_w - w + 1, (self.global_batch,), generator=gen)
+        mine = slice(rank * self.local_batch, (rank + 1) * self.local_batch)
+        out = {}
+        for key, value in raw.items():
+            if value.ndim != 4:
+                out[key] = value
+                continue
+            out[key] = torch.stack([v[:, t:t + h, l:l + w] for v, t, l in zip(value, tops[mine], lefts[mine])])
+        return out
 
     def _context(self, step: int) -> StepContext:
         acc = self.accelerator
@@ -389,7 +429,8 @@ class DiscriminatorMonitor:
 
     def measure(self, model, step: int) -> dict:
         """Score both batches with ``model`` (:meth:`GANModel.discriminator_score`) and record it."""
-        train, held = (model.discriminator_score(to_model_batch(batch, model.device, model.dtype)).mean().item()
+        train, held = (model.discriminator_score(to_model_batch(crop_batch_center(batch, model.image_size), model.device,
+                                                                model.dtype)).mean().item()
                        for batch in (self.train_batch, self.heldout_batch))
         record = {"step": int(step), "d_train": train, "d_heldout": held, "d_gap": train - held}
         self.history.append(record)
