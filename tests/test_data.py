@@ -93,6 +93,20 @@ def test_pairs_stay_paired_and_unpaired_files_match_the_samples(tmp_path):
     assert sorted(unpaired.tensors["B"][:, 0, 0, 0].tolist()) == [100, 110, 120, 130, 140, 150]
     train, held = split_by_group(unpaired, 0.3)
     assert len(train) + len(held) == 6
+    assert not set(train.files) & set(held.files)  # a repeated A image stays on one side
+
+
+def test_split_without_groups_keeps_unique_files_where_they_were():
+    """Unique files split exactly as when each sample was its own group (earlier runs' splits hold)."""
+    import random
+
+    from zoo.data import TrainingData
+
+    named = TrainingData({"image": torch.zeros(20, 1, 2, 2, dtype=torch.uint8)}, files=[f"{i}.png" for i in range(20)])
+    order = sorted(str(i) for i in range(20))
+    random.Random(0).shuffle(order)
+    expected = sorted(int(g) for g in order[:5])  # 0.25 of 20 one-sample groups
+    assert sorted(int(f[:-4]) for f in split_by_group(named, 0.25, seed=0)[1].files) == expected
 
 
 def test_group_column_must_exist_and_cover_every_image(tmp_path):

@@ -261,11 +261,18 @@ def split_by_group(data: TrainingData, holdout: float, seed: int = 0) -> tuple[T
     """Split off ``holdout`` of the samples; all samples of one group land on the same side.
 
     Groups come from ``group_column`` (HAM10000's ``lesion_id``: shots of one lesion never sit on
-    both sides); without groups each sample is its own group.
+    both sides); without groups each file is its own group, so a file repeated to match a longer
+    side (unpaired data, a ``healthy/`` folder) never lands on both sides.
     """
     if not 0 < holdout < 1:
         raise ValueError(f"holdout must be between 0 and 1, got {holdout}")
-    groups = data.groups or [str(i) for i in range(len(data))]
+    if data.groups:
+        groups = data.groups
+    elif len(data.files) == len(data):  # named by a file's first position: unique files split as before
+        first: dict[str, int] = {}
+        groups = [str(first.setdefault(f, i)) for i, f in enumerate(data.files)]
+    else:
+        groups = [str(i) for i in range(len(data))]
     unique = sorted(set(groups))
     random.Random(seed).shuffle(unique)
     sizes = Counter(groups)
