@@ -62,10 +62,10 @@ def test_registered_ids_and_defaults():
     assert "synthetic eczema" in zoo.info("eczema-add").modality
 
 
-@pytest.mark.parametrize("direction", ["remove", "add"])
-def test_learns_to_edit_inside_and_keep_outside(direction):
+@pytest.mark.parametrize("direction, upsample", [("remove", "transposed"), ("add", "transposed"), ("remove", "resize")])
+def test_learns_to_edit_inside_and_keep_outside(direction, upsample):
     torch.manual_seed(0)
-    model = zoo.create(f"eczema-{direction}", **TINY)
+    model = zoo.create(f"eczema-{direction}", **TINY, upsample=upsample)
     data = synthetic(64)
     train_steps(model, data, steps=150, batch_size=16, progress=False)
     test = synthetic(32, seed=1)

@@ -44,23 +44,29 @@ def _conv(cin: int, cout: int, norm: str | None, **kw) -> nn.Sequential:
                          norm_layer(norm, cout), nn.ReLU(inplace=True))
 
 
-def _deconv(cin: int, cout: int, norm: str | None) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1),
-                         norm_layer(norm, cout), nn.ReLU(inplace=True))
+def _deconv(cin: int, cout: int, norm: str | None, upsample: str = "transposed") -> nn.Sequential:
+    """x2 up: a transposed conv (the source's), or nearest-neighbour resize + 3x3 conv ("resize"),
+    which cannot leave the checkerboard that uneven transposed-conv overlap can."""
+    if upsample == "resize":
+        up = [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1)]
+    else:
+        up = [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)]
+    return nn.Sequential(*up, norm_layer(norm, cout), nn.ReLU(inplace=True))
 
 
 class MaskedUNet(nn.Module):
     """(image, mask) -> image + 2 * tanh(residual), clamped to [-1, 1]; sides must divide by 4."""
 
-    def __init__(self, channels: int, features: int = 32, blocks: int = 4, norm: str | None = "instance"):
+    def __init__(self, channels: int, features: int = 32, blocks: int = 4, norm: str | None = "instance",
+                 upsample: str = "transposed"):
         super().__init__()
         f = features
         self.stem = nn.Sequential(nn.ReflectionPad2d(3), *_conv(channels + 1, f, norm, kernel_size=7))
         self.down1 = _conv(f, 2 * f, norm, kernel_size=3, stride=2, padding=1)
         self.down2 = _conv(2 * f, 4 * f, norm, kernel_size=3, stride=2, padding=1)
         self.middle = nn.Sequential(*(ResidualBlock(4 * f, norm) for _ in range(blocks)))
-        self.up2 = _deconv(4 * f, 2 * f, norm)
-        self.up1 = _deconv(4 * f, f, norm)  # its input: up2's output joined to down1's
+        self.up2 = _deconv(4 * f, 2 * f, norm, upsample)
+        self.up1 = _deconv(4 * f, f, norm, upsample)  # its input: up2's output joined to down1's
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(2 * f, channels, 7))
         nn.init.zeros_(self.head[1].weight)  # identity at initialisation: no edit until one is learned
         nn.init.zeros_(self.head[1].bias)
@@ -114,16 +120,21 @@ class MaskGuidedEditor(GANModel):
         d_layers: int | None = None,
         norm: str = "instance",
         relevancy_weight: float = 10.0,
+        upsample: str = "transposed",
     ):
         """``direction``: what this model does, 'remove' or 'add' (one model, one direction).
         ``d_layers``: strided layers per discriminator scale (default up to 3, the 70x70 PatchGAN);
         fewer give a smaller receptive field, so more cells see only healthy skin when the healthy
-        examples must come from around the lesions (no ``healthy/`` folder, as with PH2)."""
+        examples must come from around the lesions (no ``healthy/`` folder, as with PH2).
+        ``upsample``: the decoder's x2 steps, "transposed" (the source's; the embedded eczema
+        weights) or "resize" (nearest-neighbour + 3x3 conv, no checkerboard)."""
         super().__init__()
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'remove' or 'add', got {direction!r}")
+        if upsample not in ("transposed", "resize"):
+            raise ValueError(f"upsample must be 'transposed' or 'resize', got {upsample!r}")
         image_size = as_size(image_size)
-        self.generator = MaskedUNet(channels, g_features, g_blocks, norm)
+        self.generator = MaskedUNet(channels, g_features, g_blocks, norm, upsample)
 
         def make(size: tuple[int, int]) -> nn.Module:  # 1-3 strided layers: the logit map stays >= 2 x 2
             return PatchDiscriminator(channels, d_features, d_layers or min(3, num_halvings(size, 4)), norm)
