@@ -75,6 +75,30 @@ def test_translation_figures_on_known_answers():
     assert painted["change_outside_mask"] == 0 and painted["change_in_mask"] > 0.2
     untouched = masked_edit_metrics(_Identity(), edits, progress=False)
     assert untouched["change_in_mask"] == 0
+    assert untouched["fill_to_ring_distance"] == pytest.approx(untouched["lesion_to_ring_distance"])
+
+
+class _FillWithRing(_Identity):
+    """A perfect-looking removal: the masked area takes the mean colour of the pixels around it."""
+
+    def edit(self, x, mask, mode):
+        ring = torch.nn.functional.max_pool2d(mask, 9, 1, 4) - mask
+        skin = (x * ring).sum((2, 3), keepdim=True) / ring.sum((2, 3), keepdim=True)
+        return x * (1 - mask) + skin * mask
+
+
+def test_removal_fill_is_scored_against_the_skin_around_the_mask():
+    skin = torch.full((4, 3, 16, 16), 0.7)
+    skin[:, 0] = 0.8
+    mask = torch.zeros(4, 1, 16, 16, dtype=torch.uint8)
+    mask[..., 5:11, 5:11] = 255
+    lesion = skin.clone()
+    lesion[:, :, 5:11, 5:11] = 0.2  # a dark lesion under the mask
+    data = TrainingData({"image": _uint8(lesion), "mask": mask})
+    good = masked_edit_metrics(_FillWithRing(), data, progress=False)
+    bad = masked_edit_metrics(_Paint(), data, progress=False)  # a white fill
+    assert good["fill_to_ring_distance"] < 0.01 < bad["fill_to_ring_distance"]
+    assert good["lesion_to_ring_distance"] > 0.4 and good["ring_spread"] < 0.01
 
 
 def _tiny_dcgan(tmp_path):

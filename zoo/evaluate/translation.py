@@ -17,12 +17,14 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from kornia.metrics import psnr, ssim
 from tqdm.auto import tqdm
 
 from ..data import TrainingData
 
 SSIM_WINDOW = 11
+RING = 4  # pixels: the band of skin just outside a removal mask that a fill should resemble
 
 
 def _unit(x: torch.Tensor) -> torch.Tensor:
@@ -122,6 +124,12 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     A removal model edits the lesion images at their own masks. An addition model edits the
     healthy images where the data has them (at the lesion images' masks), else each lesion image
     at the next one's mask, as in training.
+
+    Removal also gets ``fill_to_ring_distance``: the mean distance of the masked output pixels to
+    the mean colour of the skin ring just outside the mask (``RING`` pixels wide). A fill that
+    looks like the surrounding skin scores near ``ring_spread`` (the ring's own pixels to that
+    colour); the unedited lesion scores ``lesion_to_ring_distance``. It catches saturated or
+    checkerboard fills that a mean colour would average away.
     """
     device, dtype = model.device, model.dtype
     mode = model.config.get("direction", "remove")
@@ -138,6 +146,12 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
         out, x = _unit(model.edit(x, mask, mode)), _unit(x)
         means.add("change_outside_mask", _region_l1(out, x, 1 - mask))
         means.add("change_in_mask", _region_l1(out, x, mask))
+        if mode == "remove":
+            ring = (F.max_pool2d(mask, 2 * RING + 1, 1, RING) - mask).clamp(0, 1)
+            skin = (x * ring).sum((2, 3), keepdim=True) / ring.sum((2, 3), keepdim=True)  # NaN: no ring
+            for name, img, region in (("fill_to_ring_distance", out, mask), ("ring_spread", x, ring),
+                                      ("lesion_to_ring_distance", x, mask)):
+                means.add(name, _region_l1(img, skin.expand_as(img), region))
     result = means.result()
     if result.get("change_outside_mask"):
         result["in_to_outside_ratio"] = result["change_in_mask"] / result["change_outside_mask"]
