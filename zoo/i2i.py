@@ -160,12 +160,13 @@ class ImagePool:
         return {"images": torch.stack(self.images).cpu() if self.images else torch.empty(0)}
 
     def load_state_dict(self, state: dict) -> None:
-        device = self.images[0].device if self.images else None
-        self.images = [image.to(device) if device else image for image in state["images"]]
+        self.images = list(state["images"])  # on the CPU: moved to the fakes' device at the next call
 
     def __call__(self, fakes: torch.Tensor) -> torch.Tensor:
         if self.size == 0:
             return fakes
+        if self.images and self.images[0].device != fakes.device:  # restored from a checkpoint
+            self.images = [image.to(fakes.device) for image in self.images]
         out = []
         for image in fakes.detach():
             if len(self.images) < self.size:

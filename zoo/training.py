@@ -27,6 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .augment import build_augment
+from .blocks import center_crop
 from .data import TrainingData
 from .errors import MissingExtraError, ZooError
 
@@ -95,14 +96,7 @@ class TrainState:
 
 def crop_batch_center(batch: dict[str, torch.Tensor], size: tuple[int, int]) -> dict[str, torch.Tensor]:
     """The model-sized middle of images stored larger (``Trainer`` crops those at random)."""
-    h, w = size
-    out = {}
-    for key, value in batch.items():
-        if value.ndim == 4 and tuple(value.shape[-2:]) != (h, w):
-            top, left = (value.shape[-2] - h) // 2, (value.shape[-1] - w) // 2
-            value = value[..., top:top + h, left:left + w]
-        out[key] = value
-    return out
+    return {key: center_crop(value, size) if value.ndim == 4 else value for key, value in batch.items()}
 
 
 def to_model_batch(raw: dict[str, torch.Tensor], device, dtype) -> dict[str, torch.Tensor]:
