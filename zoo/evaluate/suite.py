@@ -171,7 +171,7 @@ def evaluate(
         figures = _generative(pipe, real, train, num_samples, inception_weights, truncations, memorization_samples,
                               batch_size, seed, progress, out, details, files, notes)
     else:
-        figures = _image_to_image(net, real, batch_size, progress, details)
+        figures = translation_metrics(net, real, batch_size=batch_size, progress=progress)
     report = EvaluationReport(model=str(model if source is not None else net.model_id), task=net.task, data=str(data),
                               real_set=real_set, figures=figures, details=details, notes=notes, files=files,
                               command=command)
@@ -257,21 +257,6 @@ def _env_weights() -> str | None:
     import os
 
     return os.environ.get(ENV_VAR) or None
-
-
-def _image_to_image(net, real: TrainingData, batch_size: int, progress: bool, details: dict) -> dict[str, float]:
-    figures = translation_metrics(net, real, batch_size=batch_size, progress=progress)
-    if net.task == "unpaired-translation":  # does each translated domain look like the real one?
-        with torch.no_grad():
-            for source, direction, target in (("A", "AtoB", "B"), ("B", "BtoA", "A")):
-                moved = torch.cat([
-                    (net.translate(_unit(real.tensors[source][i:i + batch_size]).to(net.device, net.dtype) * 2 - 1,
-                                   direction).float().cpu() + 1) / 2
-                    for i in range(0, len(real), batch_size)]).clamp(0, 1)
-                figures[f"swd_{direction}_to_{target}"] = laplacian_swd(moved, _unit(real.tensors[target]))["mean"]
-                figures[f"swd_{source}_to_{target}_untranslated"] = laplacian_swd(
-                    _unit(real.tensors[source]), _unit(real.tensors[target]))["mean"]
-    return figures
 
 
 def update_card(card_path: str | Path, report: EvaluationReport, dataset: str | None = None) -> Path:

@@ -22,6 +22,7 @@ from kornia.metrics import psnr, ssim
 from tqdm.auto import tqdm
 
 from ..data import TrainingData
+from .distribution import laplacian_swd
 
 SSIM_WINDOW = 11
 RING = 4  # pixels: the band of skin just outside a removal mask that a fill should resemble
@@ -79,9 +80,13 @@ def _region_l1(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> torch.
 
 @torch.no_grad()
 def cycle_metrics(model, data: TrainingData, batch_size: int = 16, progress: bool = True) -> dict[str, float]:
-    """A -> B -> A and B -> A -> B reconstruction (L1, SSIM) and one pass's mean change (L1)."""
+    """A -> B -> A and B -> A -> B reconstruction (L1, SSIM), one pass's mean change (L1), and
+    whether each translated domain looks like the real one: the Laplacian-pyramid SWD of the
+    translated images to the other domain (``swd_AtoB_to_B``) beside that of the untranslated ones
+    (``swd_A_to_B_untranslated``)."""
     device, dtype = model.device, model.dtype
     means = _Means()
+    moved_all: dict[str, list[torch.Tensor]] = {"AtoB": [], "BtoA": []}  # kept for the SWD, in [0, 1]
     for batch in _batches(data, batch_size, progress, "cycle"):
         for source, there, back in (("A", "AtoB", "BtoA"), ("B", "BtoA", "AtoB")):
             x = _model_input(batch[source], device, dtype)
@@ -91,7 +96,13 @@ def cycle_metrics(model, data: TrainingData, batch_size: int = 16, progress: boo
             means.add(f"cycle_l1_{source}", _l1(returned, x))
             means.add(f"cycle_ssim_{source}", _ssim(returned, x))
             means.add(f"change_l1_{there}", _l1(moved, x))
-    return means.result()
+            moved_all[there].append(moved.cpu().clamp(0, 1))
+    result = means.result()
+    real = {side: data.tensors[side].float() / 255 for side in ("A", "B")}
+    for source, there, target in (("A", "AtoB", "B"), ("B", "BtoA", "A")):
+        result[f"swd_{there}_to_{target}"] = laplacian_swd(torch.cat(moved_all[there]), real[target])["mean"]
+        result[f"swd_{source}_to_{target}_untranslated"] = laplacian_swd(real[source], real[target])["mean"]
+    return result
 
 
 @torch.no_grad()
