@@ -179,3 +179,16 @@ class ImagePool:
             else:
                 out.append(image)
         return torch.stack(out)
+
+
+def edit_inputs(batch: dict[str, torch.Tensor], mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images, masks)`` a masked-edit model edits, in training and when it is shown or measured.
+
+    ``remove``: each lesion image at its own mask. ``add``: a healthy image (``batch["healthy"]``)
+    at a lesion image's mask, or without healthy images each lesion image at the next sample's
+    mask (another lesion's shape; it may overlap the image's own lesion).
+    """
+    image, mask = batch["image"], batch["mask"]
+    if mode == "remove":
+        return image, mask
+    return (batch["healthy"], mask) if "healthy" in batch else (image, mask.roll(1, 0))

@@ -143,6 +143,7 @@ def _log_with(choice: str):
 def sample_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
     """A fixed set of samples in [0, 1] for watching a run: generations, or edits of the first images."""
     from zoo.pipelines import pipeline_for
+    from zoo.i2i import edit_inputs
     from zoo.training import crop_batch_center, to_model_batch
 
     if model.task in ("unconditional", "class-conditional"):
@@ -152,9 +153,7 @@ def sample_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
     with torch.no_grad():
         if model.task == "masked-edit":
             mode = model.config.get("direction", "remove")
-            image, mask = batch["image"], batch["mask"]
-            if mode == "add":  # as in training: a healthy image, else another image's lesion shape
-                image, mask = (batch["healthy"], mask) if "healthy" in batch else (image, mask.roll(1, 0))
+            image, mask = edit_inputs(batch, mode)  # as in training
             rows = [image, mask.expand_as(image) * 2 - 1, model.edit(image, mask, mode)]
         elif model.task == "unpaired-translation":  # both directions: A, A->B, B, B->A
             rows = [batch["A"], model.translate(batch["A"], "AtoB"), batch["B"], model.translate(batch["B"], "BtoA")]

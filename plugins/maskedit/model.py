@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
-from zoo.i2i import PatchDiscriminator, ResidualBlock
+from zoo.i2i import PatchDiscriminator, ResidualBlock, edit_inputs
 from zoo.model import GANModel
 
 DIRECTIONS = ("remove", "add")
@@ -198,13 +198,11 @@ class MaskGuidedEditor(GANModel):
     def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:
         """One D update on weighted patches, then one G update (adversarial + relevancy)."""
         image, mask, healthy = batch["image"], batch["mask"], batch.get("healthy")
+        source, where = edit_inputs(batch, self.direction)
         if self.direction == "remove":
-            source, where = image, mask
             real = healthy if healthy is not None else image
             real_region = None if healthy is not None else mask  # patches outside it are the healthy skin
         else:
-            source = healthy if healthy is not None else image
-            where = mask if healthy is not None else mask.roll(1, 0)  # another sample's lesion shape
             real, real_region = image, mask
         h, w = source.shape[-2:]
         fake = self.generator(_pad(source), _pad(where))[..., :h, :w]

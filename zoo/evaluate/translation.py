@@ -22,6 +22,7 @@ from kornia.metrics import psnr, ssim
 from tqdm.auto import tqdm
 
 from ..data import TrainingData
+from ..i2i import edit_inputs
 from .distribution import laplacian_swd
 
 SSIM_WINDOW = 11
@@ -132,9 +133,7 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     """Mean |raw output - input| outside the mask (should be ~0) and inside it (the edit), and
     their ratio; the raw model output, before the pipeline pastes the input back outside the mask.
 
-    A removal model edits the lesion images at their own masks. An addition model edits the
-    healthy images where the data has them (at the lesion images' masks), else each lesion image
-    at the next one's mask, as in training.
+    The model edits what it edits in training (:func:`zoo.i2i.edit_inputs`).
 
     Removal also gets ``fill_to_ring_distance``: the mean distance of the masked output pixels to
     the mean colour of the skin ring just outside the mask (``RING`` pixels wide). A fill that
@@ -146,13 +145,7 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     mode = model.config.get("direction", "remove")
     means = _Means()
     for batch in _batches(data, batch_size, progress, "masked edit"):
-        mask = (batch["mask"].to(device) > 127).to(dtype)
-        image = batch["image"]
-        if mode == "add":
-            if "healthy" in batch:
-                image = batch["healthy"]
-            else:
-                mask = mask.roll(1, 0)
+        image, mask = edit_inputs({**batch, "mask": (batch["mask"].to(device) > 127).to(dtype)}, mode)
         x = _model_input(image, device, dtype)
         out, x = _unit(model.edit(x, mask, mode)), _unit(x)
         means.add("change_outside_mask", _region_l1(out, x, 1 - mask))
