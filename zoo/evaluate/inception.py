@@ -228,15 +228,19 @@ class ScriptedExtractor(nn.Module):
 
 # ---------------------------------------------------------------- loading
 
+def configured_weights(path: str | os.PathLike | None = None) -> str | os.PathLike | None:
+    """The Inception weights file in use: ``path``, else ``$MEDGAN_ZOO_INCEPTION_WEIGHTS``, else None."""
+    return path if path is not None else (os.environ.get(ENV_VAR) or None)
+
+
 def load_feature_extractor(path: str | os.PathLike | None = None) -> nn.Module:
     """The feature network from ``path`` (or ``$MEDGAN_ZOO_INCEPTION_WEIGHTS``), on the CPU, in eval mode.
 
     Raises :class:`~zoo.errors.WeightsError` when no file is named, the file is missing, is a pickle of
     anything but tensors, or its keys do not match the FID Inception network.
     """
-    source = "the path argument"
-    if path is None:
-        path, source = os.environ.get(ENV_VAR) or None, f"${ENV_VAR}"
+    source = "the path argument" if path is not None else f"${ENV_VAR}"
+    path = configured_weights(path)
     if path is None:
         raise WeightsError(
             "FID and KID need the Inception-v3 weights in a local file, and none was given. " + _HOW_TO_GET

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from ..data import TrainingData, listed_indices, load_training_data, split_by_group
 from ..registry import Metric
 from .distribution import fid, kid, laplacian_swd, precision_recall
-from .inception import ENV_VAR, extract_features, load_feature_extractor
+from .inception import ENV_VAR, configured_weights, extract_features, load_feature_extractor
 from .translation import translation_metrics
 
 GENERATIVE = ("unconditional", "class-conditional")
@@ -199,7 +199,7 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
     figures["swd"] = swd["mean"]
     figures.update({f"swd_{level}px": value for level, value in swd.items() if level != "mean"})
 
-    weights = inception_weights or _env_weights()
+    weights = configured_weights(inception_weights)
     features = None
     if weights:
         extractor = load_feature_extractor(weights)
@@ -251,12 +251,6 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
             lambda images: laplacian_swd(images, real_images, seed=seed)["mean"], truncations, name="swd")
     details["samples"] = len(fake)
     return figures
-
-
-def _env_weights() -> str | None:
-    import os
-
-    return os.environ.get(ENV_VAR) or None
 
 
 def update_card(card_path: str | Path, report: EvaluationReport, dataset: str | None = None) -> Path:
