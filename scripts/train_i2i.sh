@@ -5,7 +5,7 @@
 #
 # DATA_ROOT holds faces/ and ph2/. The synthetic PWS and eczema folders are made first (seed 0).
 # Each run stops at --steps or MAX_TIME, whichever comes first, and writes OUT/ID/model; the
-# figures (bench/i2i_quality.py) go to OUT/ID/quality.json and OUT/ID/heldout.png. The runs share
+# figures (zoo evaluate, on the held-out part) go to OUT/ID/report/ (report.json, examples.png). The runs share
 # the GPU: each step is bound by Python overhead, so several processes use it better than one.
 set -euo pipefail
 DATA=${1:?DATA_ROOT (with faces/ and ph2/)}
@@ -39,6 +39,6 @@ done
 wait
 for run in "${RUNS[@]}"; do
   IFS='|' read -r name data extra <<< "$run"
-  "${PYTHON:-python3}" "$HERE/bench/i2i_quality.py" "$OUT/$name" --data "$data" --grid "$OUT/$name/heldout.png" \
-      > "$OUT/$name/quality.json" 2> "$OUT/$name/quality.log" || echo "$name: quality failed (see $OUT/$name/quality.log)"
+  zoo evaluate "$OUT/$name/model" --data "$data" -o "$OUT/$name/report" --no-progress \
+      > "$OUT/$name/report.log" 2>&1 || echo "$name: zoo evaluate failed (see $OUT/$name/report.log)"
 done

@@ -178,6 +178,7 @@ def test_cli_evaluate_image_to_image_run_uses_its_heldout_list(tmp_path, capsys)
     assert saved["details"]["real_images"] == 3 and "3 held-out images" in saved["real_set"]
     for name in ("cycle_l1_A", "cycle_ssim_B", "swd_AtoB_to_B", "swd_A_to_B_untranslated"):
         assert name in saved["figures"]
+    assert Image.open(tmp_path / "out" / "examples.png").size[0] > 16 * 3  # inputs and outputs side by side
     card = ModelCard.load(run / "model" / "README.md")
     assert "cycle_l1_A" in [r.metric_name for r in card.data.eval_results]
     assert "cycle_l1_A" in capsys.readouterr().out
