@@ -101,6 +101,31 @@ def test_removal_fill_is_scored_against_the_skin_around_the_mask():
     assert good["lesion_to_ring_distance"] > 0.4 and good["ring_spread"] < 0.01
 
 
+class _PaintLesion(_Identity):
+    """An adder that paints the dark lesion colour into the mask (``prefill``: its input is the
+    lesion image with the lesion smoothed away)."""
+
+    config = {"direction": "add", "prefill": True}
+
+    def edit(self, x, mask, mode):
+        return x * (1 - mask) + (0.2 * 2 - 1) * mask
+
+
+def test_addition_is_scored_against_the_lesion_its_mask_was_traced_around():
+    skin = torch.full((4, 3, 16, 16), 0.7)
+    mask = torch.zeros(4, 1, 16, 16, dtype=torch.uint8)
+    mask[..., 5:11, 5:11] = 255
+    lesion = skin.clone()
+    lesion[:, :, 5:11, 5:11] = 0.2
+    data = TrainingData({"image": _uint8(lesion), "mask": mask})
+    painted = masked_edit_metrics(_PaintLesion(), data, progress=False)
+    assert painted["input_to_lesion_colour"] > 0.4  # the smoothed-away lesion is skin-coloured
+    assert painted["added_to_lesion_colour"] < 0.05  # (the grown mask's edge pixels were skin)
+    unchanged = masked_edit_metrics(type("_Keep", (_Identity,), {"config": _PaintLesion.config})(), data,
+                                    progress=False)
+    assert unchanged["added_to_lesion_colour"] == pytest.approx(unchanged["input_to_lesion_colour"])
+
+
 def _tiny_dcgan(tmp_path):
     torch.manual_seed(0)
     model = zoo.create("dcgan-lesions", image_size=[16, 16], g_features=8, d_features=8)

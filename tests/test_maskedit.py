@@ -82,6 +82,87 @@ def test_learns_to_edit_inside_and_keep_outside(direction, upsample):
     assert outside < 0.05
 
 
+def test_prefill_add_learns_from_lesion_images_alone():
+    """With ``prefill`` an adder needs no healthy images: it trains on each lesion image with its
+    lesion smoothed away and learns to paint the lesion back; on unseen healthy skin it then paints
+    lesions inside the mask and leaves the outside alone."""
+    torch.manual_seed(0)
+    model = zoo.create("lesion-add", **TINY, prefill=True)
+    data = {k: v for k, v in synthetic(64).items() if k != "healthy"}
+    train_steps(model, data, steps=150, batch_size=16, progress=False)
+    test = synthetic(32, seed=1)
+    with torch.no_grad():
+        out = model.edit(test["healthy"], test["mask"], "add")
+    before = float((region_mean(test["healthy"], test["mask"]) - LESION).norm())
+    after = float((region_mean(out, test["mask"]) - LESION).norm())
+    outside = outside_error(out, test["healthy"], test["mask"])
+    print(f"prefill add: masked-region colour distance to a lesion {before:.3f} -> {after:.3f}, outside {outside:.4f}")
+    assert after < 0.5 * before
+    assert outside < 0.05
+
+
+def test_prefill_models_edit_a_grown_mask_and_add_to_the_smoothed_lesion_image():
+    from zoo.i2i import edit_inputs, smooth_fill
+
+    batch = synthetic(4, size=50)
+    del batch["healthy"]
+    for mode in ("remove", "add"):
+        plain_image, plain_mask = edit_inputs(batch, mode)
+        image, mask = edit_inputs(batch, mode, prefill=True)
+        assert bool((mask >= batch["mask"]).all()) and mask.sum() > batch["mask"].sum()  # grown, by 1 px at 50 px
+        assert mask.sum() < (batch["mask"].sum() + 4 * 2 * 50)  # ... and only a little
+        if mode == "remove":
+            assert image is batch["image"] and torch.equal(plain_mask, batch["mask"])
+        else:  # the lesion smoothed away under its own grown mask; unprefilled: another sample's mask
+            assert torch.equal(image, smooth_fill(batch["image"], mask))
+            assert torch.equal(plain_mask, batch["mask"].roll(1, 0)) and plain_image is batch["image"]
+
+
+def test_tanh_bound_keeps_the_gradient_that_clamping_loses():
+    """A colour pushed past the range: clamped, it gets no gradient back (it can stay stuck);
+    with bound="tanh" the output stays inside the range and the gradient still flows."""
+    from medgan_zoo_plugins.maskedit.model import MaskedUNet
+
+    x, mask = torch.full((1, 3, 16, 16), 0.9), torch.ones(1, 1, 16, 16)
+    for bound in ("clamp", "tanh"):
+        net = MaskedUNet(3, features=4, blocks=1, bound=bound)
+        assert torch.allclose(net(x, mask), x, atol=1e-3)  # untrained: the identity either way
+        with torch.no_grad():
+            net.head[1].bias.fill_(3.0)  # a residual pushing every pixel far above white
+        out = net(x, mask)
+        out.sum().backward()
+        grad = net.head[1].bias.grad.abs().sum()
+        if bound == "clamp":
+            assert torch.equal(out, torch.ones_like(out)) and grad == 0
+        else:
+            assert bool((out < 1).all()) and out.min() > 0.99 and grad > 0
+
+
+def test_smooth_fill_fills_from_the_surroundings_and_keeps_the_rest():
+    from zoo.i2i import smooth_fill
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 45, 61, generator=gen) * 2 - 1
+    mask = torch.zeros(2, 1, 45, 61)
+    mask[0, :, 10:30, 20:50] = 1
+    mask[1, :, 0:20, 0:20] = 1  # touching the border
+    out = smooth_fill(x, mask)
+    assert out.shape == x.shape
+    assert torch.equal(out * (1 - mask), x * (1 - mask))  # unmasked pixels untouched
+    known = x.masked_fill(mask.bool(), float("nan"))
+    lo, hi = known.flatten(2).nan_to_num(2).amin(2), known.flatten(2).nan_to_num(-2).amax(2)
+    assert ((out >= lo[..., None, None] - 1e-6) & (out <= hi[..., None, None] + 1e-6)).all()  # no new extremes
+    # a hole in a flat colour is filled with that colour; a hole between two colours with a blend
+    flat = torch.full((1, 3, 32, 32), 0.4)
+    assert torch.allclose(smooth_fill(flat, mask[:1, :, :32, :32]), flat, atol=1e-6)
+    halves = torch.cat([torch.full((1, 3, 32, 16), -1.0), torch.full((1, 3, 32, 16), 1.0)], 3)
+    hole = torch.zeros(1, 1, 32, 32)
+    hole[..., 8:24, 8:24] = 1
+    filled = smooth_fill(halves, hole)[0, 0, 16, 8:24]
+    assert filled[0] < -0.3 and filled[-1] > 0.3 and bool((filled.diff() >= -1e-6).all())  # a ramp from left to right
+    assert torch.equal(smooth_fill(x, torch.ones(2, 1, 45, 61)), torch.zeros_like(x))  # nothing known: 0
+
+
 @pytest.mark.parametrize("mode", ["remove", "add"])
 @pytest.mark.parametrize("size", [(50, 70), (33, 17), (128, 128)])
 def test_any_size_comes_back_at_its_own_size(mode, size):

@@ -10,11 +10,13 @@ Written once (as in pytorch-CycleGAN-and-pix2pix, whose shapes they follow so us
 * :class:`PatchDiscriminator`: the 70x70 PatchGAN (3 strided layers, ndf 64) -> a map of logits,
   or with ``global_logit=True`` one logit per image from the whole map (a whole-face judgement).
 * :class:`ImagePool`: a history of generated images for D (Shrivastava et al. 2017), pool 50.
+* :func:`smooth_fill`: a push-pull pyramid fill of masked pixels from the pixels around them.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .blocks import norm_layer
@@ -181,14 +183,49 @@ class ImagePool:
         return torch.stack(out)
 
 
-def edit_inputs(batch: dict[str, torch.Tensor], mode: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(images, masks)`` a masked-edit model edits, in training and when it is shown or measured.
+def smooth_fill(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x`` with its masked pixels (``mask`` N x 1 x H x W, 1 = fill) replaced by a smooth guess
+    from the unmasked pixels around them; unmasked pixels are returned as they are.
+
+    Push-pull (Gortler et al. 1996): average the known pixels down a pyramid of 2 x 2 cells, then
+    come back up, keeping each cell's own mean where it has known pixels (weighted by how many)
+    and the coarser level's where it has none. Any size; a fully masked image becomes 0.
+    """
+    known = 1 - mask.to(x.dtype)
+    sums, weights = [x * known], [known]
+    while min(sums[-1].shape[-2:]) > 1:
+        sums.append(F.avg_pool2d(sums[-1], 2, ceil_mode=True))
+        weights.append(F.avg_pool2d(weights[-1], 2, ceil_mode=True))
+    fill = sums[-1] / weights[-1].clamp_min(1e-8)
+    for total, weight in zip(reversed(sums[:-1]), reversed(weights[:-1])):
+        coarse = F.interpolate(fill, size=total.shape[-2:], mode="bilinear", align_corners=False)
+        # a cell's known mean (total / weight), weighted by its known share, plus the coarse guess for the rest
+        fill = total + coarse * (1 - weight)
+    return x * known + fill * (1 - known)
+
+
+def edit_inputs(batch: dict[str, torch.Tensor], mode: str, prefill: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images, masks)`` a masked-edit model edits, in training and when it is shown or measured;
+    ``batch["image"]`` (and ``"healthy"``) in [-1, 1].
 
     ``remove``: each lesion image at its own mask. ``add``: a healthy image (``batch["healthy"]``)
-    at a lesion image's mask, or without healthy images each lesion image at the next sample's
-    mask (another lesion's shape; it may overlap the image's own lesion).
+    at a lesion image's mask; without healthy images, each lesion image with its lesion smoothed
+    away (:func:`smooth_fill`) at its own mask when the model ``prefill``s (the lesion is what the
+    edit should bring back), else at the next sample's mask (another lesion's shape; it may
+    overlap the image's own lesion). A ``prefill`` model's masks are grown by 2 % of the side.
     """
     image, mask = batch["image"], batch["mask"]
+    if prefill:
+        # Grown by ~2 % of the side: traced masks stop a little inside the lesion's edge, and the dark
+        # rim left outside would be lesion that removal cannot touch and a lesion outline for addition.
+        mask = grow_mask(mask, max(1, round(0.02 * min(mask.shape[-2:]))))
     if mode == "remove":
         return image, mask
-    return (batch["healthy"], mask) if "healthy" in batch else (image, mask.roll(1, 0))
+    if "healthy" in batch:
+        return batch["healthy"], mask
+    return (smooth_fill(image, mask), mask) if prefill else (image, mask.roll(1, 0))
+
+
+def grow_mask(mask: torch.Tensor, pixels: int) -> torch.Tensor:
+    """``mask`` (N x 1 x H x W in {0, 1}) dilated by ``pixels`` (a square neighbourhood)."""
+    return F.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)

@@ -153,7 +153,7 @@ def sample_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
     with torch.no_grad():
         if model.task == "masked-edit":
             mode = model.config.get("direction", "remove")
-            image, mask = edit_inputs(batch, mode)  # as in training
+            image, mask = edit_inputs(batch, mode, model.config.get("prefill", False))  # as in training
             rows = [image, mask.expand_as(image) * 2 - 1, model.edit(image, mask, mode)]
         elif model.task == "unpaired-translation":  # both directions: A, A->B, B, B->A
             rows = [batch["A"], model.translate(batch["A"], "AtoB"), batch["B"], model.translate(batch["B"], "BtoA")]

@@ -73,6 +73,11 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.stack([psnr(x.float(), y.float(), 1.0) for x, y in zip(a, b)])
 
 
+def _region_mean(x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Per image: the mean colour (N x C) over the pixels where ``region`` is 1."""
+    return (x * region).sum((2, 3)) / region.sum((2, 3))
+
+
 def _region_l1(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """Per image: mean |a - b| over the pixels where ``region`` (N x 1 x H x W in {0, 1}) is 1; NaN if none."""
     diff = (a - b).abs().mean(1, keepdim=True) * region
@@ -140,16 +145,25 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     looks like the surrounding skin scores near ``ring_spread`` (the ring's own pixels to that
     colour); the unedited lesion scores ``lesion_to_ring_distance``. It catches saturated or
     checkerboard fills that a mean colour would average away.
+
+    Addition also gets ``added_to_lesion_colour``: per image, the distance between the mean colour
+    the model paints inside the mask and the mean colour of the real lesion that mask was traced
+    around, beside ``input_to_lesion_colour`` (the same for the unedited input).
     """
     device, dtype = model.device, model.dtype
     mode = model.config.get("direction", "remove")
     means = _Means()
     for batch in _batches(data, batch_size, progress, "masked edit"):
-        image, mask = edit_inputs({**batch, "mask": (batch["mask"].to(device) > 127).to(dtype)}, mode)
-        x = _model_input(image, device, dtype)
+        inputs = {k: _model_input(v, device, dtype) for k, v in batch.items() if k in ("image", "healthy")}
+        mask = (batch["mask"].to(device) > 127).to(dtype)
+        lesion = _region_mean(_unit(inputs["image"]), mask)
+        x, mask = edit_inputs({**inputs, "mask": mask}, mode, model.config.get("prefill", False))
         out, x = _unit(model.edit(x, mask, mode)), _unit(x)
         means.add("change_outside_mask", _region_l1(out, x, 1 - mask))
         means.add("change_in_mask", _region_l1(out, x, mask))
+        if mode == "add":
+            for name, img in (("added_to_lesion_colour", out), ("input_to_lesion_colour", x)):
+                means.add(name, (_region_mean(img, mask) - lesion).abs().mean(1))
         if mode == "remove":
             ring = (F.max_pool2d(mask, 2 * RING + 1, 1, RING) - mask).clamp(0, 1)
             skin = (x * ring).sum((2, 3), keepdim=True) / ring.sum((2, 3), keepdim=True)  # NaN: no ring
