@@ -99,6 +99,16 @@ def test_removal_fill_is_scored_against_the_skin_around_the_mask():
     bad = masked_edit_metrics(_Paint(), data, progress=False)  # a white fill
     assert good["fill_to_ring_distance"] < 0.01 < bad["fill_to_ring_distance"]
     assert good["lesion_to_ring_distance"] > 0.4 and good["ring_spread"] < 0.01
+    # detail: a flat fill in flat skin has none; a checkerboard fill has far more than its ring
+    assert good["fill_detail"] < 1e-6 and good["ring_detail"] < 1e-6
+    checker = masked_edit_metrics(_Checkerboard(), data, progress=False)
+    assert checker["fill_detail"] > 1.0 > 1e-6 > checker["ring_detail"]
+
+
+class _Checkerboard(_Identity):
+    def edit(self, x, mask, mode):
+        board = (torch.arange(x.shape[-1])[None] + torch.arange(x.shape[-2])[:, None]) % 2 * 2 - 1.0
+        return x * (1 - mask) + board * mask
 
 
 class _PaintLesion(_Identity):
@@ -121,6 +131,7 @@ def test_addition_is_scored_against_the_lesion_its_mask_was_traced_around():
     painted = masked_edit_metrics(_PaintLesion(), data, progress=False)
     assert painted["input_to_lesion_colour"] > 0.4  # the smoothed-away lesion is skin-coloured
     assert painted["added_to_lesion_colour"] < 0.05  # (the grown mask's edge pixels were skin)
+    assert painted["lesion_detail"] > 0 and "added_detail" in painted
     unchanged = masked_edit_metrics(type("_Keep", (_Identity,), {"config": _PaintLesion.config})(), data,
                                     progress=False)
     assert unchanged["added_to_lesion_colour"] == pytest.approx(unchanged["input_to_lesion_colour"])

@@ -51,15 +51,31 @@ def _eczema_metrics(model_id: str, outside: float, inside: float) -> tuple[Metri
             Metric("mean change inside the mask", inside, dataset, command))
 
 
-def _spec(model_id: str, direction: str, modality: str, what: str, data: str, **card) -> ModelSpec:
+# What PH2 needed (README, "Why the first PH2 runs failed"): the lesion hidden under a smooth fill
+# from the skin around it, an output bound that keeps every pixel's gradient, resize up-sampling
+# (no checkerboard), and for removal a 16-pixel discriminator field, so that PH2's narrow lesion-free
+# border holds enough whole patches of healthy skin.
+PH2_OPTIONS = {"prefill": True, "bound": "tanh", "upsample": "resize"}
+PH2_REMOVE_OPTIONS = {**PH2_OPTIONS, "d_layers": 1}
+PH2_DESIGN = ("For PH2: the masked pixels are first replaced by a smooth push-pull fill from the skin around "
+              "them (prefill; masks grown by 2 % of the side), the residual is added inside a tanh (no pixel loses "
+              "its gradient to a clamp), up-sampling is nearest-neighbour + conv{d}. ")
+
+
+def _spec(model_id: str, direction: str, modality: str, what: str, data: str, options: dict | None = None,
+          **card) -> ModelSpec:
     verb = "Removes" if direction == "remove" else "Adds"
+    extra = ""
+    if options:
+        extra = PH2_DESIGN.format(d=", and the discriminator has 1 strided layer (16 px field)"
+                                  if options.get("d_layers") == 1 else "")
     return ModelSpec(
         id=model_id,
         model_class=MaskGuidedEditor,
         modality=modality,
-        description=(f"{verb} {what} inside a painted mask, 128 x 128 RGB. " + DESIGN
+        description=(f"{verb} {what} inside a painted mask, 128 x 128 RGB. " + DESIGN + extra
                      + f"pipe(image, mask, mode={direction!r}); pixels outside the mask are returned unchanged."),
-        defaults={"direction": direction},
+        defaults={"direction": direction, **(options or {})},
         training_data=data,
         **card,
     )
@@ -93,4 +109,5 @@ def zoo_register_models(registry):
                          "there, so those pixels come back unchanged."),
             **eczema))
         registry.register(_spec(f"lesion-{direction}", direction, what="a pigmented skin lesion",
-                                data=PH2_DATA.format(id=f"lesion-{direction}"), **lesion))
+                                data=PH2_DATA.format(id=f"lesion-{direction}"),
+                                options=PH2_REMOVE_OPTIONS if direction == "remove" else PH2_OPTIONS, **lesion))

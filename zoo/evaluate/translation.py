@@ -78,6 +78,15 @@ def _region_mean(x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     return (x * region).sum((2, 3)) / region.sum((2, 3))
 
 
+def _detail(x: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Per image: the mean |Laplacian| (4-neighbour, replicate-padded; averaged over channels) over
+    ``region``: how much fine texture it holds (0 for a flat or linear ramp)."""
+    kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=x.dtype, device=x.device)
+    laplacian = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel.expand(x.shape[1], 1, 3, 3),
+                         groups=x.shape[1])
+    return (laplacian.abs().mean(1, keepdim=True) * region).flatten(1).sum(1) / region.flatten(1).sum(1)
+
+
 def _region_l1(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
     """Per image: mean |a - b| over the pixels where ``region`` (N x 1 x H x W in {0, 1}) is 1; NaN if none."""
     diff = (a - b).abs().mean(1, keepdim=True) * region
@@ -144,11 +153,14 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     the mean colour of the skin ring just outside the mask (``RING`` pixels wide). A fill that
     looks like the surrounding skin scores near ``ring_spread`` (the ring's own pixels to that
     colour); the unedited lesion scores ``lesion_to_ring_distance``. It catches saturated or
-    checkerboard fills that a mean colour would average away.
+    checkerboard fills that a mean colour would average away. And ``fill_detail``: the mean
+    |Laplacian| (fine texture) of the fill, beside ``ring_detail`` of the skin around it: a flat
+    fill scores far below the ring, a speckled or checkerboard one far above.
 
     Addition also gets ``added_to_lesion_colour``: per image, the distance between the mean colour
     the model paints inside the mask and the mean colour of the real lesion that mask was traced
-    around, beside ``input_to_lesion_colour`` (the same for the unedited input).
+    around, beside ``input_to_lesion_colour`` (the same for the unedited input); and
+    ``added_detail`` beside ``lesion_detail``, the real lesion's.
     """
     device, dtype = model.device, model.dtype
     mode = model.config.get("direction", "remove")
@@ -156,20 +168,26 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     for batch in _batches(data, batch_size, progress, "masked edit"):
         inputs = {k: _model_input(v, device, dtype) for k, v in batch.items() if k in ("image", "healthy")}
         mask = (batch["mask"].to(device) > 127).to(dtype)
-        lesion = _region_mean(_unit(inputs["image"]), mask)
+        original, lesion_mask = _unit(inputs["image"]), mask
         x, mask = edit_inputs({**inputs, "mask": mask}, mode, model.config.get("prefill", False))
         out, x = _unit(model.edit(x, mask, mode)), _unit(x)
         means.add("change_outside_mask", _region_l1(out, x, 1 - mask))
         means.add("change_in_mask", _region_l1(out, x, mask))
         if mode == "add":
+            lesion = _region_mean(original, lesion_mask)
             for name, img in (("added_to_lesion_colour", out), ("input_to_lesion_colour", x)):
                 means.add(name, (_region_mean(img, mask) - lesion).abs().mean(1))
+            means.add("added_detail", _detail(out, mask))
+            means.add("lesion_detail", _detail(original, lesion_mask))
         if mode == "remove":
             ring = (F.max_pool2d(mask, 2 * RING + 1, 1, RING) - mask).clamp(0, 1)
             skin = (x * ring).sum((2, 3), keepdim=True) / ring.sum((2, 3), keepdim=True)  # NaN: no ring
             for name, img, region in (("fill_to_ring_distance", out, mask), ("ring_spread", x, ring),
                                       ("lesion_to_ring_distance", x, mask)):
                 means.add(name, _region_l1(img, skin.expand_as(img), region))
+            means.add("fill_detail", _detail(out, mask))
+            # not the ring's innermost pixels: their Laplacian would see the lesion edge next to them
+            means.add("ring_detail", _detail(x, ring * (1 - F.max_pool2d(mask, 3, 1, 1))))
     result = means.result()
     if result.get("change_outside_mask"):
         result["in_to_outside_ratio"] = result["change_in_mask"] / result["change_outside_mask"]
