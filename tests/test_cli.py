@@ -174,3 +174,11 @@ def test_translate_in_bfloat16_keeps_size_and_the_unmasked_pixels(tmp_path):
     out = np.asarray(Image.open(tmp_path / "out" / "skin-remove.png"))
     source = np.asarray(Image.open(tmp_path / "skin.png"))
     assert out.shape == source.shape and (out[mask == 0] == source[mask == 0]).all()
+    # --grow-mask: the edit may reach 2 px further; beyond that the pixels still come back unchanged
+    assert main(["translate", "eczema-remove", str(tmp_path / "skin.png"), "--mask", str(tmp_path / "mask.png"),
+                 "-o", str(tmp_path / "grown"), "--grow-mask", "2"]) == 0
+    grown = np.asarray(Image.open(tmp_path / "grown" / "skin-remove.png"))
+    keep = np.ones((40, 52), bool)
+    keep[8:22, 10:32] = False
+    ring = ~keep & (mask == 0)  # edited only because the mask grew
+    assert (grown[keep] == source[keep]).all() and (grown[ring] != source[ring]).any()

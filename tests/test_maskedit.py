@@ -177,6 +177,20 @@ def test_any_size_comes_back_at_its_own_size(mode, size):
     assert pipe.model.edit(x, mask[None], mode).shape == x.shape
 
 
+def test_pipeline_grows_the_mask_on_request():
+    pipe = zoo.pipeline_for(zoo.create("eczema-remove", **TINY))
+    with torch.no_grad():
+        pipe.model.generator.head[1].bias.fill_(1.0)  # an "edit" that brightens every pixel it may touch
+    image, mask = torch.full((3, 40, 40), 0.2), torch.zeros(1, 40, 40)
+    mask[:, 10:20, 10:20] = 1
+    tight = pipe(image, mask).tensors[0]
+    grown = pipe(image, mask, grow_mask=3).tensors[0]
+    changed = lambda out: (out - image).abs().amax(0) > 0.05  # noqa: E731
+    assert changed(tight).sum() == 100 and changed(grown).sum() == 16 * 16  # 3 px more on each side
+    with pytest.raises(ValueError, match="grow_mask must be >= 0"):
+        pipe(image, mask, grow_mask=-1)
+
+
 def test_wrong_mask_or_mode_is_a_clear_error():
     model = zoo.create("eczema-remove", **TINY)
     x, mask = torch.zeros(2, 3, 32, 32), torch.ones(2, 1, 32, 32)

@@ -220,11 +220,11 @@ def _cmd_translate(args) -> int:
         raise ValueError("--mask goes with one image; run once per image")
     if editing and args.direction is not None:
         raise ValueError("--direction is for translation models; a masked-edit model takes --mode")
-    if not editing and args.mode is not None:
-        raise ValueError("--mode is for masked-edit models; a translation model takes --direction")
+    if not editing and (args.mode is not None or args.grow_mask):
+        raise ValueError("--mode and --grow-mask are for masked-edit models; a translation model takes --direction")
     how = (args.mode or pipe.model.config.get("direction", "remove")) if editing else (args.direction or "AtoB")
     for path in args.images:
-        out = pipe(path, args.mask, mode=how) if editing else pipe(path, direction=how)
+        out = pipe(path, args.mask, mode=how, grow_mask=args.grow_mask) if editing else pipe(path, direction=how)
         target = args.out / f"{Path(path).stem}-{how}.png"
         out.images[0].save(target)
         print(f"wrote {target}")
@@ -325,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--direction", default=None, help="AtoB, BtoA or the model's own names (e.g. remove, add)")
     p.add_argument("--mask", type=Path, default=None, help="masked-edit models: the area to edit (white)")
     p.add_argument("--mode", default=None, help="masked-edit models: remove or add (default: the model's)")
+    p.add_argument("--grow-mask", type=int, default=0, metavar="PIXELS",
+                   help="masked-edit models: grow the mask by PIXELS first (a traced outline stops inside the edge)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     p.add_argument("--revision", default=None)
     p.add_argument("--device", default=None)

@@ -222,11 +222,20 @@ class MaskedEditPipeline(_ImageToImagePipeline):
     task = "masked-edit"
 
     @torch.no_grad()
-    def __call__(self, image: ImageLike, mask: ImageLike, mode: str = "remove", progress: bool | None = None) -> ImageOutput:
+    def __call__(self, image: ImageLike, mask: ImageLike, mode: str = "remove", grow_mask: int = 0,
+                 progress: bool | None = None) -> ImageOutput:
+        """``grow_mask``: pixels (of ``image``) to grow the mask by first; a traced lesion outline
+        usually stops just inside the lesion's edge, and removal cannot touch the rim it leaves."""
         if mode not in ("remove", "add"):
             raise ValueError(f"mode must be 'remove' or 'add', got {mode!r}")
+        if grow_mask < 0:
+            raise ValueError(f"grow_mask must be >= 0 pixels, got {grow_mask}")
         source = read_image(image)
         full_mask = read_mask(mask, source.size)
+        if grow_mask:
+            from .i2i import grow_mask as grow
+
+            full_mask = grow(full_mask, grow_mask)
 
         def edit(img, x):
             m = resize(full_mask, self.image_size).round().to(x)
