@@ -55,10 +55,11 @@ def test_registered_ids_and_defaults():
     for model_id in IDS:
         spec = zoo.info(model_id)
         assert spec.task == "masked-edit" and spec.family == "mask-guided"
-        assert spec.trained == model_id.startswith("eczema")  # the lesion runs failed: nothing embedded
+        assert spec.trained and (spec.weights / "generator.safetensors").is_file()
         assert spec.image_size == (128, 128) and spec.channels == 3
         assert spec.config["direction"] == model_id.split("-")[1]
     assert zoo.info("lesion-remove").modality == "dermoscopy"
+    assert zoo.info("lesion-add").config["prefill"] and not zoo.info("eczema-add").config["prefill"]
     assert "synthetic eczema" in zoo.info("eczema-add").modality
 
 
@@ -265,3 +266,33 @@ def test_embedded_eczema_editors_work_on_fresh_synthetic_skin(seed):
     assert _redness(added, mask) > target + 0.4 * (before - target)
     for out, source in ((removed, eczema), (added, healthy)):
         assert ((out - source).abs() * (1 - mask)).max() <= 1 / 255  # 8-bit rounding only
+
+
+def _disc(size: int = 128, radius: float = 0.3) -> torch.Tensor:
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
+    return ((xx**2 + yy**2).sqrt() < radius).float()[None]
+
+
+def _colour(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return (x * mask).sum((1, 2)) / mask.sum()
+
+
+def test_embedded_lesion_editors_work_on_a_drawn_lesion():
+    """The embedded PH2 weights on skin they never saw (a drawn brown disc on plain skin, no
+    dermoscope vignette): removal brings the masked colour most of the way back to the skin,
+    addition darkens plain skin toward a lesion's brown, and outside the mask nothing changes."""
+    from zoo.images import to_pil
+
+    skin, mask = _plain_skin(0), _disc()
+    lesion = skin * (1 - mask) + torch.tensor([0.45, 0.3, 0.22]).view(3, 1, 1) * mask
+    mask_image = to_pil(mask.expand(3, -1, -1))
+    removed = zoo.load("lesion-remove")(to_pil(lesion), mask_image, mode="remove").tensors[0]
+    added = zoo.load("lesion-add")(to_pil(skin), mask_image, mode="add").tensors[0]
+    target, before = _colour(skin, mask), _colour(lesion, mask)
+    after, painted = _colour(removed, mask), _colour(added, mask)
+    print(f"masked colour: lesion {before.tolist()} -> removed {after.tolist()} (skin {target.tolist()}); "
+          f"skin -> added {painted.tolist()}")
+    assert (after - target).norm() < 0.3 * (before - target).norm()
+    assert painted.mean() < target.mean() - 0.1  # darker, as pigmented lesions are
+    for out, source in ((removed, lesion), (added, skin)):
+        assert ((out - source).abs() * (1 - mask)).max() <= 1 / 255
