@@ -10,7 +10,8 @@ Written once (as in pytorch-CycleGAN-and-pix2pix, whose shapes they follow so us
 * :class:`PatchDiscriminator`: the 70x70 PatchGAN (3 strided layers, ndf 64) -> a map of logits,
   or with ``global_logit=True`` one logit per image from the whole map (a whole-face judgement).
 * :class:`ImagePool`: a history of generated images for D (Shrivastava et al. 2017), pool 50.
-* :func:`smooth_fill`: a push-pull pyramid fill of masked pixels from the pixels around them.
+* :func:`smooth_fill`: a push-pull pyramid fill of masked pixels from the pixels around them;
+  :func:`grow_mask` dilates a mask.
 """
 
 from __future__ import annotations

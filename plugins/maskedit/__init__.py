@@ -39,8 +39,8 @@ ECZEMA_LOOK = {
 ECZEMA_FIGURES = {"remove": (0.0194, 0.1105, 4410), "add": (0.0182, 0.0952, 4414)}  # outside, inside, steps
 PH2_DATA = ("PH2 (Mendonca et al., EMBC 2013; research and education use): {n_train} dermoscopy images with "
             "their lesion masks, resized to 128 x 128 (../shared/data/ph2 holds 160; 24 held out, --holdout 0.15). "
-            "No healthy/ folder: PH2 has no lesion-free image. Trained {steps} steps at batch 8 on a 2-core CPU "
-            "({minutes} min, seed 0): zoo train --model {id} --data ../shared/data/ph2 --out runs/{id} "
+            "No healthy/ folder: PH2 has no lesion-free image. Trained {steps} steps at batch 8 on one core of a 2-core "
+            "CPU ({minutes} min, the other core training the other lesion id; seed 0): zoo train --model {id} --data ../shared/data/ph2 --out runs/{id} "
             "--batch-size 8 --holdout 0.15 --max-time {minutes}:00. Stored as float16.")
 PH2_LOOK = {
     "remove": "Looked at (24 held-out images): most lesions become skin of about the right tone, with a blocky "
@@ -52,7 +52,7 @@ PH2_LOOK = {
            "network, dots or globules as in real dermoscopy. The raw output tints the image corners green; the "
            "pipeline pastes the input back outside the mask.",
 }
-# From zoo evaluate on the 24 held-out images (README, "What is trained, and how well"); filled in below.
+# zoo evaluate on the 24 held-out images (README, "What is trained, and how well").
 PH2_FIGURES = {
     "remove": {"steps": 1076, "minutes": 68, "figures": {
         "fill_to_ring_distance": 0.0703, "ring_spread": 0.0537, "fill_detail": 0.0262, "ring_detail": 0.0251,
