@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from .i2i import grow_mask as dilate
 from .images import ImageLike, read_image, read_mask, resize, to_model, to_pil
 from .latents import seeded_generator, slerp
 
@@ -233,9 +234,7 @@ class MaskedEditPipeline(_ImageToImagePipeline):
         source = read_image(image)
         full_mask = read_mask(mask, source.size)
         if grow_mask:
-            from .i2i import grow_mask as grow
-
-            full_mask = grow(full_mask, grow_mask)
+            full_mask = dilate(full_mask, grow_mask)
 
         def edit(img, x):
             m = resize(full_mask, self.image_size).round().to(x)

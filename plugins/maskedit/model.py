@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
-from zoo.i2i import PatchDiscriminator, ResidualBlock, edit_inputs, smooth_fill
+from zoo.i2i import PatchDiscriminator, ResidualBlock, edit_inputs, grow_mask, smooth_fill
 from zoo.model import GANModel
 
 DIRECTIONS = ("remove", "add")
@@ -107,7 +107,7 @@ def touches(mask: torch.Tensor, size: tuple[int, int], reach: int = 0) -> torch.
     """Which cells of a ``size`` logit map see any masked pixel (N x 1 x h x w in {0, 1}); ``reach``:
     how far (pixels) a cell's receptive field extends beyond the cell itself."""
     if reach:
-        mask = F.max_pool2d(mask, 2 * reach + 1, stride=1, padding=reach)
+        mask = grow_mask(mask, reach)
     return F.adaptive_max_pool2d(mask, size)
 
 

@@ -22,7 +22,7 @@ from kornia.metrics import psnr, ssim
 from tqdm.auto import tqdm
 
 from ..data import TrainingData
-from ..i2i import edit_inputs
+from ..i2i import edit_inputs, grow_mask
 from .distribution import laplacian_swd
 
 SSIM_WINDOW = 11
@@ -180,14 +180,14 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
             means.add("added_detail", _detail(out, mask))
             means.add("lesion_detail", _detail(original, lesion_mask))
         if mode == "remove":
-            ring = (F.max_pool2d(mask, 2 * RING + 1, 1, RING) - mask).clamp(0, 1)
-            skin = (x * ring).sum((2, 3), keepdim=True) / ring.sum((2, 3), keepdim=True)  # NaN: no ring
+            ring = grow_mask(mask, RING) - mask
+            skin = _region_mean(x, ring)[..., None, None]  # NaN: no ring
             for name, img, region in (("fill_to_ring_distance", out, mask), ("ring_spread", x, ring),
                                       ("lesion_to_ring_distance", x, mask)):
                 means.add(name, _region_l1(img, skin.expand_as(img), region))
             means.add("fill_detail", _detail(out, mask))
             # not the ring's innermost pixels: their Laplacian would see the lesion edge next to them
-            means.add("ring_detail", _detail(x, ring * (1 - F.max_pool2d(mask, 3, 1, 1))))
+            means.add("ring_detail", _detail(x, ring * (1 - grow_mask(mask, 1))))
     result = means.result()
     if result.get("change_outside_mask"):
         result["in_to_outside_ratio"] = result["change_in_mask"] / result["change_outside_mask"]
