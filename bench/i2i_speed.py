@@ -22,6 +22,8 @@ configuration.
                  training: bfloat16 autocast (zoo train --mixed-precision bf16)
   bf16_fused     training: bf16 autocast and fused Adam (optimizer_options={"fused": True})
   compile_bf16   inference: torch.compile of the bfloat16 generator (its compile time is printed apart)
+  int8           inference: zoo.int8.quantize_int8 (output layer float32), calibrated on 8 random
+                 images (pipe.quantize_int8 / zoo translate --dtype int8; setup time printed apart)
 
 bench/reference_i2i.py runs the standard implementation's networks and steps at the same shapes,
 with no medgan-zoo code, for the ratio on your machine; bench/i2i_optimizations.py compares more
@@ -64,6 +66,12 @@ def run_case(case: str, config: str, steps: int, repeats: int) -> dict:
         generator = model.generator_ab.eval().to(dtype=dtype, memory_format=layout)
         x = (torch.rand(1, 3, *model.image_size) * 2 - 1).to(dtype=dtype, memory_format=layout)
         compile_s = None
+        if config == "int8":
+            from zoo.int8 import quantize_int8
+
+            start = time.perf_counter()
+            generator = quantize_int8(generator, torch.rand(8, 3, *model.image_size) * 2 - 1)
+            compile_s = round(time.perf_counter() - start, 1)
         if config == "compile_bf16":
             start = time.perf_counter()
             generator = torch.compile(generator)
@@ -98,7 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--configs", nargs="+", default=["baseline", "channels_last"],
-                        choices=["baseline", "channels_last", "bf16", "bf16_fused", "compile_bf16"])
+                        choices=["baseline", "channels_last", "bf16", "bf16_fused", "compile_bf16", "int8"])
     parser.add_argument("--steps", type=int, default=5, help="training steps per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs (inference: calls); the median is shown")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

@@ -17,6 +17,8 @@ from .evaluate.augmentation import EXAMPLE as BENEFIT_EXAMPLE
 from .train import EXAMPLE as TRAIN_EXAMPLE
 from .train import positive_float, positive_int
 
+INT8_CALIBRATION_IMAGES = 16  # int8 activation ranges come from the first inputs of a run
+
 EXAMPLES = {
     "list": "zoo list '*lesion*' --task unconditional",
     "info": "zoo info dcgan-lesions --json",
@@ -209,7 +211,8 @@ def _cmd_translate(args) -> int:
     import zoo
 
     args.out.mkdir(parents=True, exist_ok=True)
-    pipe = zoo.load(args.model, revision=args.revision, device=args.device, dtype=args.dtype)
+    int8 = args.dtype == "int8"
+    pipe = zoo.load(args.model, revision=args.revision, device=args.device, dtype=None if int8 else args.dtype)
     if pipe.task in ("unconditional", "class-conditional"):
         raise ValueError(f"{args.model} is a {pipe.task} model: it makes images from noise (zoo generate)")
     editing = pipe.task == "masked-edit"
@@ -223,6 +226,12 @@ def _cmd_translate(args) -> int:
     if not editing and (args.mode is not None or args.grow_mask):
         raise ValueError("--mode and --grow-mask are for masked-edit models; a translation model takes --direction")
     how = (args.mode or pipe.model.config.get("direction", "remove")) if editing else (args.direction or "AtoB")
+    if int8:
+        if editing:
+            raise ValueError("--dtype int8 is for translation models; a masked-edit model takes bfloat16")
+        calibration = args.images[:INT8_CALIBRATION_IMAGES]
+        print(f"int8: calibrating on {len(calibration)} of the inputs and compiling (once, about 20 s)")
+        pipe.quantize_int8(calibration, direction=how)
     for path in args.images:
         out = pipe(path, args.mask, mode=how, grow_mask=args.grow_mask) if editing else pipe(path, direction=how)
         target = args.out / f"{Path(path).stem}-{how}.png"
@@ -330,8 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     p.add_argument("--revision", default=None)
     p.add_argument("--device", default=None)
-    p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
-                   help="compute precision; bfloat16 about halves CPU time (bench/i2i_speed.py)")
+    p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16", "int8"],
+                   help="compute precision; on a CPU bfloat16 about halves the time, int8 (translation models, "
+                        f"calibrated on the first {INT8_CALIBRATION_IMAGES} inputs) takes a third (bench/i2i_speed.py)")
     p.set_defaults(func=_cmd_translate)
 
     p = verb("card", "Print the model card (README.md) of a model.")

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from .i2i import grow_mask as dilate
 from .images import ImageLike, read_image, read_mask, resize, to_model, to_pil
+from .int8 import Int8Generator, quantize_int8
 from .latents import seeded_generator, slerp
 
 
@@ -199,13 +200,34 @@ class TranslationPipeline(_ImageToImagePipeline):
         """Every accepted ``direction``: 'AtoB', 'BtoA' and the model's own names (e.g. 'remove')."""
         return {"AtoB": "AtoB", "BtoA": "BtoA", **(self.model.config.get("direction_names") or {})}
 
+    def __init__(self, model):
+        super().__init__(model)
+        self.int8: dict[str, Int8Generator] = {}  # direction ('AtoB'/'BtoA') -> its int8 generator
+
+    def _way(self, direction: str) -> str:
+        if direction not in self.directions:
+            raise ValueError(f"direction must be one of {list(self.directions)}, got {direction!r}")
+        return self.directions[direction]
+
     @torch.no_grad()
     def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB", progress: bool | None = None) -> ImageOutput:
         """``direction``: 'AtoB', 'BtoA', or a name the model gives one (``pipe.directions``)."""
-        if direction not in self.directions:
-            raise ValueError(f"direction must be one of {list(self.directions)}, got {direction!r}")
-        way = self.directions[direction]
-        return self._run_each(self._inputs(images), lambda image, x: self.model.translate(x, way), progress)
+        way = self._way(direction)
+        translate = self.int8.get(way) or (lambda x: self.model.translate(x, way))
+        return self._run_each(self._inputs(images), lambda image, x: translate(x), progress)
+
+    def quantize_int8(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB",
+                      keep_float: Sequence[str] | None = None) -> "TranslationPipeline":
+        """Run ``direction`` in int8 on the CPU from now on (zoo.int8; needs the ``int8`` extra).
+
+        ``images``: about 16 typical inputs of that direction, to calibrate activation ranges. It costs
+        about 15-25 s (export, calibration, compilation) once; then each image takes about 0.7x the
+        bfloat16 time. Outputs differ from float32 by about 0.3 grey levels on average (README).
+        """
+        way = self._way(direction)
+        calibration = torch.cat([to_model(image, self.channels, self.image_size) for image in self._inputs(images)])
+        self.int8[way] = quantize_int8(self.model.translator(way), calibration.to(self.device), keep_float=keep_float)
+        return self
 
 
 class PairedTranslationPipeline(TranslationPipeline):

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from zoo import losses
 from zoo.augment import build_augment
@@ -73,8 +74,14 @@ class CycleGAN(GANModel):
         pool_a, pool_b = self._pools
         return {"pool_a": pool_a, "pool_b": pool_b}
 
+    def translator(self, direction: str) -> nn.Module:
+        """The generator that translates ``direction`` ('AtoB' or 'BtoA')."""
+        if direction not in ("AtoB", "BtoA"):
+            raise ValueError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
+        return self.generator_ab if direction == "AtoB" else self.generator_ba
+
     def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
-        return (self.generator_ab if direction == "AtoB" else self.generator_ba)(x)
+        return self.translator(direction)(x)
 
     def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Both domains' reals, each judged by its own D, averaged per sample: either D over-fitting shows."""

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from zoo import losses
 from zoo.blocks import as_size
@@ -50,10 +51,14 @@ class Pix2Pix(GANModel):
         self.generator = UNetGenerator(channels, channels, g_features, levels, norm=norm)
         self.discriminator = PatchDiscriminator(2 * channels, d_features, d_layers, norm)
 
-    def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+    def translator(self, direction: str) -> nn.Module:
+        """The generator for ``direction``; a paired model learned one: 'AtoB'."""
         if direction != "AtoB":
             raise ValueError(f"{self.model_id or 'pix2pix'} translates one way only (AtoB: input to target)")
-        return self.generator(x)
+        return self.generator
+
+    def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        return self.translator(direction)(x)
 
     def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.discriminator(torch.cat([batch["A"], batch["B"]], 1))  # D judges the (input, target) pair

@@ -1,0 +1,101 @@
+"""int8 inference (zoo.int8): close to float32, really quantized, wired into pipelines and the CLI.
+
+Each quantization exports and compiles (10-20 s), so the tests share what they can. How close a
+*trained* generator stays is measured by bench/int8_quality.py (README).
+"""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import zoo
+from zoo.cli import main
+from zoo.i2i import ResnetGenerator
+from zoo.int8 import output_layer, quantize_int8
+
+pytest.importorskip("torchao")
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest)
+
+
+def _images(n, seed=0):
+    return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+@pytest.fixture(scope="module")
+def quantized():
+    torch.manual_seed(0)
+    generator = ResnetGenerator(3, 3, features=8, blocks=2)
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    return generator, quantize_int8(generator, [_images(4), _images(4, seed=1)]), before
+
+
+def test_int8_output_is_close_to_float_but_quantized(quantized):
+    generator, int8, before = quantized
+    x = _images(3, seed=2)  # not seen in calibration
+    with torch.no_grad():
+        ref = generator(x)
+    out = int8(x)
+    assert out.shape == ref.shape and out.dtype == torch.float32
+    error = (out - ref).abs()
+    assert 0 < error.mean() < 0.02 and error.max() < 0.15  # grey levels: mean < 2.6, max < 19
+    assert int8.kept_float == [output_layer(generator)] == ["net.19"]  # the last conv, before tanh
+    assert all(torch.equal(v, before[k]) for k, v in generator.state_dict().items())  # the float model is untouched
+
+
+def test_int8_refuses_what_it_cannot_run(quantized):
+    generator, int8, _ = quantized
+    with pytest.raises(ValueError, match=r"calibrated for CPU inputs of shape N x 3 x 32 x 32; got \(1, 3, 64, 64\)"):
+        int8(torch.zeros(1, 3, 64, 64))
+    with pytest.raises(ValueError, match="calibration is empty"):
+        quantize_int8(generator, [])
+    with pytest.raises(ValueError, match=r"differ in size"):
+        quantize_int8(generator, [_images(1), torch.zeros(1, 3, 16, 16)])
+    with pytest.raises(ValueError, match="keep_float names no module"):
+        quantize_int8(generator, _images(1), keep_float=["net.99"])
+    with pytest.raises(ValueError, match="quantize a float32 generator"):
+        quantize_int8(ResnetGenerator(3, 3, 4, 1).to(torch.bfloat16), _images(1))
+    with pytest.raises(ValueError, match="no convolution"):
+        output_layer(torch.nn.ReLU())
+
+
+def test_pipeline_runs_one_direction_in_int8_and_keeps_sizes():
+    torch.manual_seed(0)
+    pipe = zoo.pipeline_for(zoo.create("cyclegan-pws", image_size=32, g_features=8, g_blocks=1, d_features=8))
+    rng = np.random.default_rng(0)
+    faces = [rng.integers(0, 256, (40, 30, 3), dtype=np.uint8) for _ in range(4)]
+    floats = {d: pipe(faces, direction=d).tensors for d in ("remove", "add")}
+    assert pipe.quantize_int8(faces[:2], direction="remove") is pipe
+    assert list(pipe.int8) == ["BtoA"]  # "remove" is B (stained) to A (clean)
+    removed = pipe(faces, direction="remove")
+    assert removed.images[0].size == (30, 40)
+    diffs = [float((q - f).abs().mean()) for q, f in zip(removed.tensors, floats["remove"])]
+    assert all(0 < d < 0.01 for d in diffs), diffs
+    added = pipe(faces, direction="add").tensors  # the other direction still runs in float32
+    assert all(torch.equal(q, f) for q, f in zip(added, floats["add"]))
+    with pytest.raises(ValueError, match="direction must be one of"):
+        pipe.quantize_int8(faces, direction="sideways")
+
+
+def test_cli_translates_in_int8_calibrating_on_its_inputs(tmp_path, capsys):
+    torch.manual_seed(0)
+    zoo.create("pix2pix-pws", image_size=32, g_features=8, d_features=8).save_pretrained(tmp_path / "m")
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (36, 48, 3), dtype=np.uint8)).save(tmp_path / f"face{i}.png")
+    inputs = [str(tmp_path / f"face{i}.png") for i in range(3)]
+    assert main(["translate", str(tmp_path / "m"), *inputs, "-o", str(tmp_path / "f32")]) == 0
+    assert main(["translate", str(tmp_path / "m"), *inputs, "-o", str(tmp_path / "i8"), "--dtype", "int8"]) == 0
+    assert "int8: calibrating on 3 of the inputs" in capsys.readouterr().out
+    for i in range(3):
+        f32 = np.asarray(Image.open(tmp_path / "f32" / f"face{i}-AtoB.png"), dtype=float)
+        i8 = np.asarray(Image.open(tmp_path / "i8" / f"face{i}-AtoB.png"), dtype=float)
+        assert i8.shape == (36, 48, 3) and 0 < np.abs(i8 - f32).mean() < 3  # grey levels
+
+
+def test_cli_int8_is_for_translation_models(tmp_path, capsys):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "skin.png")
+    Image.fromarray(np.full((8, 8), 255, np.uint8)).save(tmp_path / "mask.png")
+    assert main(["translate", "eczema-remove", str(tmp_path / "skin.png"), "--mask", str(tmp_path / "mask.png"),
+                 "-o", str(tmp_path / "out"), "--dtype", "int8"]) == 2
+    assert "--dtype int8 is for translation models" in capsys.readouterr().err
