@@ -13,6 +13,7 @@ input, for scale. Variants: bfloat16 weights and input; int8 with the output lay
 """
 
 import argparse
+import copy
 import json
 import statistics
 from pathlib import Path
@@ -59,10 +60,10 @@ def main() -> None:
         way = pipe.directions[name]
         generator = pipe.model.translator(way)
         calibration, test = inputs[: args.calibration], inputs[args.calibration:]
+        bf16_generator = copy.deepcopy(generator).to(torch.bfloat16)  # a copy: .to() rounds in place
         with torch.no_grad():
             ref = torch.cat([generator(x) for x in test.split(1)])
-            bf16 = torch.cat([generator.to(torch.bfloat16)(x.bfloat16()) for x in test.split(1)])
-        generator.float()
+            bf16 = torch.cat([bf16_generator(x.bfloat16()) for x in test.split(1)])
         variants = {"bfloat16": bf16,
                     "int8, output layer float32": quantize_int8(generator, calibration)(test),
                     "int8 throughout": quantize_int8(generator, calibration, keep_float=[])(test)}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch._dynamo.utils import counters
 
 import zoo
 from zoo.cli import main
@@ -25,13 +26,17 @@ def _images(n, seed=0):
 @pytest.fixture(scope="module")
 def quantized():
     torch.manual_seed(0)
-    generator = ResnetGenerator(3, 3, features=8, blocks=2)
+    generator = ResnetGenerator(3, 3, features=8, blocks=2)  # in training mode, as constructed
     before = {k: v.clone() for k, v in generator.state_dict().items()}
-    return generator, quantize_int8(generator, [_images(4), _images(4, seed=1)]), before
+    counters.clear()
+    int8 = quantize_int8(generator, [_images(4), _images(4, seed=1)])
+    # How many int8 convolutions Inductor rewrote into prepacked oneDNN kernels (only with freezing on).
+    prepacked = counters["inductor"]["qconv_weight_prepack_matcher_count"]
+    return generator, int8, before, prepacked
 
 
 def test_int8_output_is_close_to_float_but_quantized(quantized):
-    generator, int8, before = quantized
+    generator, int8, before, prepacked = quantized
     x = _images(3, seed=2)  # not seen in calibration
     with torch.no_grad():
         ref = generator(x)
@@ -40,12 +45,29 @@ def test_int8_output_is_close_to_float_but_quantized(quantized):
     error = (out - ref).abs()
     assert 0 < error.mean() < 0.02 and error.max() < 0.15  # grey levels: mean < 2.6, max < 19
     assert int8.kept_float == [output_layer(generator)] == ["net.19"]  # the last conv, before tanh
+    convolutions = sum(isinstance(m, torch.nn.Conv2d) for m in generator.modules())
+    assert prepacked == convolutions - 1  # every plain conv but the output one runs as a oneDNN int8 kernel
     assert all(torch.equal(v, before[k]) for k, v in generator.state_dict().items())  # the float model is untouched
+    assert generator.training  # ... and still in the mode it was in
+
+
+def test_int8_takes_any_cpu_input_form_without_recompiling(quantized):
+    _, int8, _, _ = quantized
+    x = _images(2, seed=3)
+    expected = int8(x)
+    with torch.inference_mode():
+        made_in_inference_mode = x.clone()
+    with torch.compiler.set_stance("fail_on_recompile"):  # a recompile would cost 20 s a call
+        assert torch.equal(int8(x.to(memory_format=torch.channels_last)), expected)
+        assert torch.equal(int8(made_in_inference_mode), expected)
+        with torch.inference_mode():
+            assert torch.equal(int8(x), expected)
+        assert int8(x.bfloat16()).shape == expected.shape
 
 
 def test_int8_refuses_what_it_cannot_run(quantized):
-    generator, int8, _ = quantized
-    with pytest.raises(ValueError, match=r"calibrated for CPU inputs of shape N x 3 x 32 x 32; got \(1, 3, 64, 64\)"):
+    generator, int8, _, _ = quantized
+    with pytest.raises(ValueError, match=r"calibrated for inputs of shape N x 3 x 32 x 32; got \(1, 3, 64, 64\)"):
         int8(torch.zeros(1, 3, 64, 64))
     with pytest.raises(ValueError, match="calibration is empty"):
         quantize_int8(generator, [])
@@ -75,6 +97,9 @@ def test_pipeline_runs_one_direction_in_int8_and_keeps_sizes():
     assert all(torch.equal(q, f) for q, f in zip(added, floats["add"]))
     with pytest.raises(ValueError, match="direction must be one of"):
         pipe.quantize_int8(faces, direction="sideways")
+    pipe.to(dtype=torch.float32)  # a move or cast drops the int8 copies: they hold the old weights
+    assert pipe.int8 == {}
+    assert all(torch.equal(a, b) for a, b in zip(pipe(faces, direction="remove").tensors, floats["remove"]))
 
 
 def test_cli_translates_in_int8_calibrating_on_its_inputs(tmp_path, capsys):

@@ -3,19 +3,23 @@
 The generator is captured with ``torch.export``, run on a few calibration images so observers record
 each activation's range, converted to int8 (weights per output channel, activations per tensor:
 torchao's PT2E flow with its x86 Inductor quantizer) and compiled by Inductor, with weights frozen,
-into oneDNN int8 convolutions. x86 CPUs with AVX-512 VNNI or AMX run these at about twice
-bfloat16's rate: ResNet-9 at 256 x 256 takes 200 ms here against 290 ms in bfloat16 and 600 ms in
-float32 (``bench/i2i_speed.py``).
+into oneDNN int8 convolutions. x86 CPUs with AVX-512 VNNI or AMX run these faster than bfloat16:
+ResNet-9 at 256 x 256 takes 185 ms on this project's 2-core CPU, against 290-330 ms in bfloat16
+and 584 ms in float32 (``bench/i2i_speed.py``).
 
 The output layer stays float32 by default: of all layers it alone carried most of the int8 error
 (on ``cyclegan-pws``, quantizing it too doubled the mean error and the largest error,
 ``bench/int8_quality.py``). Norms, activations and padding run in float32 between int8
-convolutions. Needs the ``int8`` extra: ``pip install "medgan-zoo[int8]"``.
+convolutions, and so do transposed convolutions (the quantizer has no int8 form for them). Needs
+the ``int8`` extra: ``pip install "medgan-zoo[int8]"``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import logging
+import platform
 from collections.abc import Sequence
 
 import torch
@@ -62,59 +66,85 @@ class Int8Generator:
 
     def __init__(self, compiled, input_shape: tuple[int, ...], kept_float: list[str]):
         self._compiled = compiled
-        self.input_shape = input_shape  # C x H x W: the export and the compiled kernels are specialised to it,
-        # and to a batch of one: larger batches run image by image (a CPU gains nothing from batching here)
+        # C x H x W: the export and the compiled kernels are specialised to it and to a batch of one;
+        # larger batches run image by image (on a CPU, batching gains nothing here).
+        self.input_shape = input_shape
         self.kept_float = kept_float
 
     def __repr__(self) -> str:
         return f"Int8Generator(input_shape={self.input_shape}, kept_float={self.kept_float})"
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if tuple(x.shape[1:]) != self.input_shape or x.device.type != "cpu":
-            raise ValueError(f"this int8 generator was calibrated for CPU inputs of shape N x {' x '.join(map(str, self.input_shape))}; "
-                             f"got {tuple(x.shape)} on {x.device}. Resize the input, or quantize again at the new size")
-        with torch.inference_mode():
-            return torch.cat([self._compiled(image) for image in x.float().split(1)])
+        if x.device.type != "cpu":
+            raise ValueError(f"int8 inference runs on the CPU; got an input on {x.device} (on a GPU use bfloat16)")
+        if tuple(x.shape[1:]) != self.input_shape:
+            shape = " x ".join(map(str, self.input_shape))
+            raise ValueError(f"this int8 generator was calibrated for inputs of shape N x {shape}; "
+                             f"got {tuple(x.shape)}. Resize the input, or quantize again at the new size")
+        # The compiled graph is guarded on a contiguous float32 input that is a normal tensor (not made
+        # in inference mode); anything else would recompile, 20 s. So bring every input to that form.
+        with torch.inference_mode(False):
+            images = x.float().contiguous().clone().split(1)
+        with _frozen():  # a recompile, if one happens anyway, must be frozen too
+            return torch.cat([self._compiled(image) for image in images])
 
 
-def quantize_int8(generator: nn.Module, calibration: torch.Tensor | Sequence[torch.Tensor], *,
-                  keep_float: Sequence[str] | None = None) -> Int8Generator:
-    """An int8 copy of ``generator`` (which is left unchanged) for CPU inference.
+@contextlib.contextmanager
+def _frozen():
+    """Inference with Inductor freezing on: it folds the weights into prepacked oneDNN int8 kernels
+    (without it the int8 graph runs at float speed), and it is read when compiling, on a call."""
+    from torch._inductor import config as inductor_config
 
-    ``calibration``: a batch (N x C x H x W) or a list of batches of typical inputs in the model's
-    range and at the size it will be run at; 16 images gave smaller errors than 8 (README).
-    ``keep_float``: names of modules to leave in float32, by default the output layer
-    (``output_layer``); ``[]`` quantizes them all.
-    """
-    x86, prepare_pt2e, convert_pt2e = _torchao()
-    batches = _calibration_batches(calibration)
+    with inductor_config.patch(freezing=True), torch.inference_mode():
+        yield
+
+
+def _check(generator: nn.Module, batches: list[torch.Tensor], keep_float: Sequence[str] | None) -> list[str]:
+    """The names to keep in float32, after checking that ``generator`` can be quantized here."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86"):
+        raise ValueError(f"int8 inference uses x86 oneDNN kernels; this machine is {platform.machine()} "
+                         "(use bfloat16 instead)")
     if any(p.device.type != "cpu" for p in generator.parameters()) or batches[0].device.type != "cpu":
         raise ValueError("int8 inference runs on the CPU; move the model and the calibration images there "
-                         "(on a GPU use dtype='bfloat16' or 'float16')")
-    generator = generator.eval()
+                         "(on a GPU use bfloat16 or float16)")
     dtype = next(generator.parameters()).dtype
     if dtype != torch.float32:  # observers and the int8 kernels start from float32 weights
-        raise ValueError(f"quantize a float32 generator (this one is {dtype}); load it without dtype=")
+        raise ValueError(f"quantize a float32 generator (this one is {dtype}); load it without a dtype")
     kept = [output_layer(generator)] if keep_float is None else list(keep_float)
-    known = dict(generator.named_modules())
-    if unknown := [name for name in kept if name not in known]:
+    if unknown := [name for name in kept if name not in dict(generator.named_modules())]:
         raise ValueError(f"keep_float names no module of {type(generator).__name__}: {unknown}")
+    return kept
 
+
+def _convert(generator: nn.Module, batches: list[torch.Tensor], kept: list[str]) -> nn.Module:
+    """Export, observe the calibration images, convert to int8 (a graph of quantize / int8 conv ops)."""
+    x86, prepare_pt2e, convert_pt2e = _torchao()
     quantizer = x86.X86InductorQuantizer().set_global(x86.get_default_x86_inductor_quantization_config())
     for name in kept:
         quantizer.set_module_name_qconfig(name, None)
     with torch.no_grad():
-        example = batches[0][:1].float()
-        prepared = prepare_pt2e(torch.export.export(generator, (example,)).module(), quantizer)
+        prepared = prepare_pt2e(torch.export.export(generator, (batches[0][:1].float(),)).module(), quantizer)
         for batch in batches:
             for image in batch.float().split(1):
                 prepared(image)
-        converted = convert_pt2e(prepared)
-    compiled = torch.compile(converted)
-    # Freezing folds the weights into prepacked oneDNN int8 kernels; it is read when compiling,
-    # which happens on the first call, so make that call here.
-    from torch._inductor import config as inductor_config
+        return convert_pt2e(prepared)
 
-    with inductor_config.patch(freezing=True), torch.inference_mode():
-        compiled(example)
+
+def quantize_int8(generator: nn.Module, calibration: torch.Tensor | Sequence[torch.Tensor], *,
+                  keep_float: Sequence[str] | None = None) -> Int8Generator:
+    """An int8 copy of ``generator`` for CPU inference; ``generator`` itself is not touched.
+
+    ``calibration``: a batch (N x C x H x W) or a list of batches of typical inputs in the model's
+    range and at the size it will be run at; 16 images gave smaller errors than 8 (README).
+    ``keep_float``: names of modules to leave in float32, by default the output layer
+    (``output_layer``); ``[]`` quantizes them all. Takes 20-30 s (export, calibration, compilation).
+    """
+    batches = _calibration_batches(calibration)
+    kept = _check(generator, batches, keep_float)
+    # A copy: the export would otherwise share (and eval() would switch) the caller's module.
+    converted = _convert(copy.deepcopy(generator).eval(), batches, kept)
+    compiled = torch.compile(converted, dynamic=False)
+    example = batches[0][:1].float().contiguous()
+    with _frozen():
+        compiled(example)  # compiles now, not on the user's first image
     return Int8Generator(compiled, tuple(example.shape[1:]), kept)
