@@ -8,7 +8,7 @@ ResNet-9 at 256 x 256 takes 185 ms on this project's 2-core CPU, against 290-330
 and 584 ms in float32 (``bench/i2i_speed.py``).
 
 The output layer stays float32 by default: of all layers it alone carried most of the int8 error
-(on ``cyclegan-pws``, quantizing it too doubled the mean error and the largest error,
+(on ``cyclegan-pws``, quantizing it too more than doubled the mean and the largest error,
 ``bench/int8_quality.py``). Norms, activations and padding run in float32 between int8
 convolutions, and so do transposed convolutions (the quantizer has no int8 form for them). Needs
 the ``int8`` extra: ``pip install "medgan-zoo[int8]"``.
