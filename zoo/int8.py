@@ -4,7 +4,7 @@ The generator is captured with ``torch.export``, run on a few calibration images
 each activation's range, converted to int8 (weights per output channel, activations per tensor:
 torchao's PT2E flow with its x86 Inductor quantizer) and compiled by Inductor, with weights frozen,
 into oneDNN int8 convolutions. x86 CPUs with AVX-512 VNNI or AMX run these faster than bfloat16:
-ResNet-9 at 256 x 256 takes 185 ms on this project's 2-core CPU, against 290-330 ms in bfloat16
+ResNet-9 at 256 x 256 takes 185-209 ms on this project's 2-core CPU, against 290-330 ms in bfloat16
 and 584 ms in float32 (``bench/i2i_speed.py``).
 
 The output layer stays float32 by default: of all layers it alone carried most of the int8 error
