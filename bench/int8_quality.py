@@ -21,15 +21,14 @@ from pathlib import Path
 import torch
 
 import zoo
+from zoo.data import list_images
 from zoo.domains import add_port_wine_stain
 from zoo.images import read_image, to_model
 from zoo.int8 import quantize_int8
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
-
 
 def faces(folder: Path, n: int, size: tuple[int, int]) -> torch.Tensor:
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:n]
+    files = list_images(folder)[:n]
     if len(files) < n:
         raise SystemExit(f"{folder} has {len(files)} images; --calibration + --images needs {n}")
     return torch.cat([to_model(read_image(p), 3, size) for p in files])

@@ -116,14 +116,15 @@ def _check(generator: nn.Module, batches: list[torch.Tensor], keep_float: Sequen
     return kept
 
 
-def _convert(generator: nn.Module, batches: list[torch.Tensor], kept: list[str]) -> nn.Module:
-    """Export, observe the calibration images, convert to int8 (a graph of quantize / int8 conv ops)."""
+def _convert(generator: nn.Module, example: torch.Tensor, batches: list[torch.Tensor], kept: list[str]) -> nn.Module:
+    """Export at ``example``'s shape, observe the calibration images, convert to int8 (a graph of
+    quantize / int8 conv ops)."""
     x86, prepare_pt2e, convert_pt2e = _torchao()
     quantizer = x86.X86InductorQuantizer().set_global(x86.get_default_x86_inductor_quantization_config())
     for name in kept:
         quantizer.set_module_name_qconfig(name, None)
     with torch.no_grad():
-        prepared = prepare_pt2e(torch.export.export(generator, (batches[0][:1].float(),)).module(), quantizer)
+        prepared = prepare_pt2e(torch.export.export(generator, (example,)).module(), quantizer)
         for batch in batches:
             for image in batch.float().split(1):
                 prepared(image)
@@ -141,10 +142,10 @@ def quantize_int8(generator: nn.Module, calibration: torch.Tensor | Sequence[tor
     """
     batches = _calibration_batches(calibration)
     kept = _check(generator, batches, keep_float)
+    example = batches[0][:1].float().contiguous()  # one image: the shape everything is specialised to
     # A copy: the export would otherwise share (and eval() would switch) the caller's module.
-    converted = _convert(copy.deepcopy(generator).eval(), batches, kept)
+    converted = _convert(copy.deepcopy(generator).eval(), example, batches, kept)
     compiled = torch.compile(converted, dynamic=False)
-    example = batches[0][:1].float().contiguous()
     with _frozen():
         compiled(example)  # compiles now, not on the user's first image
     return Int8Generator(compiled, tuple(example.shape[1:]), kept)
