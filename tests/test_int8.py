@@ -51,6 +51,22 @@ def test_int8_output_is_close_to_float_but_quantized(quantized):
     assert generator.training  # ... and still in the mode it was in
 
 
+def test_int8_quantizes_a_residual_generator_with_resize_upsampling():
+    torch.manual_seed(0)
+    generator = ResnetGenerator(3, 3, features=8, blocks=2, upsample="resize", output="residual").eval()
+    torch.nn.init.normal_(generator.net[-1].weight, std=0.05)  # as if trained: a real change to quantize
+    counters.clear()
+    int8 = quantize_int8(generator, _images(4))
+    prepacked = counters["inductor"]["qconv_weight_prepack_matcher_count"]
+    x = _images(3, seed=2)
+    with torch.no_grad():
+        ref = generator(x)
+    change, error = (ref - x).abs().mean(), (int8(x) - ref).abs().mean()
+    assert change > 0.05 and 0 < error < 0.1 * change
+    # No transposed convs left: every conv but the output one, the up-sampling ones too, runs in int8.
+    assert prepacked == sum(isinstance(m, torch.nn.Conv2d) for m in generator.modules()) - 1
+
+
 def test_int8_takes_any_cpu_input_form_without_recompiling(quantized):
     _, int8, _, _ = quantized
     x = _images(2, seed=3)

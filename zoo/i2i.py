@@ -4,7 +4,9 @@ Written once (as in pytorch-CycleGAN-and-pix2pix, whose shapes they follow so us
 
 * :class:`ResidualBlock`: reflect-padded conv-norm-ReLU-conv-norm with an identity skip.
 * :class:`ResnetGenerator`: 7x7 stem, ``downsamplings`` strided convs, ``blocks`` residual blocks,
-  as many transposed convs, 7x7 to the image, tanh. ResNet-9 = ``blocks=9``.
+  as many x2 up-samplings (:func:`up_layers`), 7x7 to the image, tanh. ResNet-9 = ``blocks=9``.
+  ``output="residual"`` returns the input plus a learned change (:func:`add_bounded`).
+* :func:`up_layers`: a x2 up-sampling, a transposed conv or resize + conv (no checkerboard).
 * :class:`UNetGenerator`: encoder-decoder with skip concatenation at every level (U-Net-128 has 7
   levels); any size whose sides divide by 2**levels.
 * :class:`PatchDiscriminator`: the 70x70 PatchGAN (3 strided layers, ndf 64) -> a map of logits,
@@ -42,10 +44,46 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+UPSAMPLINGS = ("transposed", "resize")
+OUTPUTS = ("image", "residual")
+
+
+def up_layers(cin: int, cout: int, upsample: str = "transposed", bias: bool = True) -> list[nn.Module]:
+    """A x2 up-sampling: a 3x3 transposed conv (the reference's), or nearest-neighbour resize then a
+    3x3 conv ("resize"), which cannot leave the checkerboard that the transposed conv's uneven
+    overlap can (Odena et al. 2016). A flat list, so callers keep their layer names."""
+    if upsample == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1, bias=bias)]
+    if upsample == "transposed":
+        return [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1, bias=bias)]
+    raise ValueError(f"upsample must be one of {UPSAMPLINGS}, got {upsample!r}")
+
+
+def add_bounded(x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """``tanh(atanh(x) + residual)``: ``x`` in [-1, 1] changed by ``residual`` in tanh's input space.
+
+    Always in range and smooth, so every pixel keeps a gradient (a clamp would cut it), and a zero
+    residual returns ``x`` (up to the 1e-3 margin that keeps atanh finite).
+    """
+    # in float32: in bfloat16, 1 - 1e-3 rounds to 1 and atanh(1) is infinite
+    return torch.tanh(torch.atanh(x.float().clamp(-1 + 1e-3, 1 - 1e-3)) + residual.float()).to(x.dtype)
+
+
 class ResnetGenerator(nn.Module):
+    """The ResNet generator of CycleGAN. ``output="image"`` ends in tanh, as the reference;
+    ``"residual"`` adds its last conv's output to the input (:func:`add_bounded`), that conv
+    starting at zero: an untrained generator returns its input, and learning a local edit (a
+    stain on a face) does not mean re-drawing the whole face first. Needs in == out channels."""
+
     def __init__(self, in_channels: int, out_channels: int, features: int = 64, blocks: int = 9,
-                 downsamplings: int = 2, norm: str | None = "instance"):
+                 downsamplings: int = 2, norm: str | None = "instance", upsample: str = "transposed",
+                 output: str = "image"):
         super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if output == "residual" and in_channels != out_channels:
+            raise ValueError(f"output='residual' needs as many input as output channels, got {in_channels} "
+                             f"and {out_channels}")
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, features, 7, bias=_bias(norm)),
                   norm_layer(norm, features), nn.ReLU(inplace=True)]
         width = features
@@ -55,15 +93,22 @@ class ResnetGenerator(nn.Module):
             width *= 2
         layers += [ResidualBlock(width, norm) for _ in range(blocks)]
         for _ in range(downsamplings):
-            layers += [nn.ConvTranspose2d(width, width // 2, 3, stride=2, padding=1, output_padding=1,
-                                          bias=_bias(norm)), norm_layer(norm, width // 2), nn.ReLU(inplace=True)]
+            layers += [*up_layers(width, width // 2, upsample, bias=_bias(norm)), norm_layer(norm, width // 2),
+                       nn.ReLU(inplace=True)]
             width //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, out_channels, 7), nn.Tanh()]
+        head = nn.Conv2d(width, out_channels, 7)
+        layers += [nn.ReflectionPad2d(3), head]
+        if output == "residual":
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+        else:
+            layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
         self.multiple = 2**downsamplings
+        self.residual = output == "residual"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+        return add_bounded(x, self.net(x)) if self.residual else self.net(x)
 
 
 class UNetGenerator(nn.Module):

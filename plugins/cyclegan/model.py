@@ -52,7 +52,12 @@ class CycleGAN(GANModel):
         pool_size: int = 50,
         d_augment: str = "translation,cutout",
         direction_names: dict[str, str] | None = None,
+        upsample: str = "transposed",
+        g_output: str = "image",
     ):
+        """``upsample``: the generators' x2 steps, "transposed" (the reference) or "resize" (no
+        checkerboard). ``g_output``: "image" (tanh, the reference) or "residual" (the input plus a
+        learned change, identity at initialisation: for edits that leave most of the image alone)."""
         super().__init__()
         if gan_loss not in ("lsgan", "bce", "hinge"):
             raise ValueError(f"gan_loss must be 'lsgan', 'bce' or 'hinge', got {gan_loss!r}")
@@ -62,8 +67,9 @@ class CycleGAN(GANModel):
         image_size = as_size(image_size)
         if image_size[0] % 4 or image_size[1] % 4:
             raise ValueError(f"image_size {image_size} must divide by 4 (two strided convs and back)")
-        self.generator_ab = ResnetGenerator(channels, channels, g_features, g_blocks, norm=norm)
-        self.generator_ba = ResnetGenerator(channels, channels, g_features, g_blocks, norm=norm)
+        self.generator_ab, self.generator_ba = (
+            ResnetGenerator(channels, channels, g_features, g_blocks, norm=norm, upsample=upsample, output=g_output)
+            for _ in range(2))
         self.discriminator_a = make_discriminator(discriminator, image_size, channels, d_features, norm)
         self.discriminator_b = make_discriminator(discriminator, image_size, channels, d_features, norm)
         # Not networks (nothing to save): training-time helpers, kept off the module tree.

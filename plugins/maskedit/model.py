@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
-from zoo.i2i import PatchDiscriminator, ResidualBlock, edit_inputs, grow_mask, smooth_fill
+from zoo.i2i import PatchDiscriminator, ResidualBlock, add_bounded, edit_inputs, grow_mask, smooth_fill, up_layers
 from zoo.model import GANModel
 
 DIRECTIONS = ("remove", "add")
@@ -51,13 +51,7 @@ def _conv(cin: int, cout: int, norm: str | None, **kw) -> nn.Sequential:
 
 
 def _deconv(cin: int, cout: int, norm: str | None, upsample: str = "transposed") -> nn.Sequential:
-    """x2 up: a transposed conv (the source's), or nearest-neighbour resize + 3x3 conv ("resize"),
-    which cannot leave the checkerboard that uneven transposed-conv overlap can."""
-    if upsample == "resize":
-        up = [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, padding=1)]
-    else:
-        up = [nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)]
-    return nn.Sequential(*up, norm_layer(norm, cout), nn.ReLU(inplace=True))
+    return nn.Sequential(*up_layers(cin, cout, upsample), norm_layer(norm, cout), nn.ReLU(inplace=True))
 
 
 class MaskedUNet(nn.Module):
@@ -92,8 +86,7 @@ class MaskedUNet(nn.Module):
         h = self.up1(torch.cat([h, s1], 1))
         residual = self.head(torch.cat([h, s0], 1))
         if self.bound == "tanh":
-            # in float32: in bfloat16, 1 - 1e-3 rounds to 1 and atanh(1) is infinite
-            return torch.tanh(torch.atanh(x.float().clamp(-1 + 1e-3, 1 - 1e-3)) + residual.float()).to(x.dtype)
+            return add_bounded(x, residual)
         return (x + 2 * torch.tanh(residual)).clamp(-1, 1)  # 2: any colour is reachable from any
 
 
