@@ -8,6 +8,9 @@ There are no public PWS or eczema photo sets, so these domains are drawn procedu
 
   pws-unpaired/A, B        clean faces / stained faces, disjoint halves      (cyclegan-pws)
   pws-paired/A, B, masks   stained (before) / 60 % faded (after), same names (pix2pix-pws)
+  pws-removal-check/A, B, masks
+                           the B half's clean faces / the same faces with another stain, same
+                           names: a known answer for "remove" (zoo evaluate --paired)
   eczema-masked/images, masks, healthy
                            skin patches with eczema + masks; healthy patches (eczema editors)
   eczema-unpaired/A, B     healthy / eczema skin patches                     (cyclegan-eczema)
@@ -35,7 +38,7 @@ from zoo.errors import ImageInputError
 from zoo.images import match_channels, read_image, resize, to_pil
 from zoo.patches import extract_patches
 
-DATASETS = ("pws-unpaired", "pws-paired", "eczema-masked", "eczema-unpaired")
+DATASETS = ("pws-unpaired", "pws-paired", "pws-removal-check", "eczema-masked", "eczema-unpaired")
 FACE_WORK_SIZE = 256  # faces are cut into skin patches at this size (cheek-sized windows)
 MIN_FACE_SKIN = 0.05  # faces with less detected skin (grayscale, odd light) get no stain
 MIN_STAIN = 0.01  # and a stain must cover at least this share of the image to be written
@@ -64,6 +67,10 @@ WHAT = {
     "pws-paired": "Paired translation data (for `pix2pix-pws`): `A/` faces with a synthetic port-wine stain "
                   "(before treatment), `B/` the same stain faded by 60 % (after), same file names; `masks/` "
                   "marks the stain.",
+    "pws-removal-check": "A known answer for `cyclegan-pws`'s 'remove' (`zoo evaluate cyclegan-pws --data "
+                         "pws-removal-check --paired`): `A/` the clean faces of `pws-unpaired/B` (which a model "
+                         "trained on pws-unpaired saw only stained), `B/` the same faces with another synthetic "
+                         "stain (another seed), same file names; `masks/` marks that stain.",
     "eczema-masked": "Masked-edit data (for the eczema editors): `images/` skin patches with synthetic "
                      "eczema, `masks/` where it was drawn (same names), `healthy/` other skin patches "
                      "with no eczema.",
@@ -197,6 +204,12 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         _save(mask, folders["pws-paired"] / "masks" / name)
         side = "B" if i in half_b else "A"
         _save(stained if side == "B" else face, folders["pws-unpaired"] / side / name)
+        if side == "B":  # its clean face was never in pws-unpaired: the answer under a new stain
+            restained, new_mask = add_port_wine_stain(face, _seed(args.seed + 1, stem))
+            if new_mask.mean() >= MIN_STAIN:
+                _save(face, folders["pws-removal-check"] / "A" / name)
+                _save(restained, folders["pws-removal-check"] / "B" / name)
+                _save(new_mask, folders["pws-removal-check"] / "masks" / name)
 
     order = list(range(len(patches)))
     random.Random(args.seed + 1).shuffle(order)

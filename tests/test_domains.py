@@ -180,6 +180,7 @@ def test_make_domains_end_to_end(tmp_path):
     assert counts["faces_used"] == 6
     assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == 3
     assert counts["pws-paired/A"] == counts["pws-paired/B"] == 6
+    assert counts["pws-removal-check/A"] == counts["pws-removal-check/B"] == counts["pws-removal-check/masks"] == 3
     assert counts["eczema-masked/images"] == counts["eczema-masked/masks"] >= 1
     assert counts["eczema-masked/healthy"] >= 1
     assert any(k.startswith("ph2-") for k in [p.name[len("synthetic-"):] for p in (out / "eczema-masked").rglob("*.png")])
@@ -191,8 +192,18 @@ def test_make_domains_end_to_end(tmp_path):
     assert len(unpaired) == 3 and len(paired) == 6 and len(masked) >= 1 and len(eczema) >= 1
     assert masked.tensors["mask"].float().mean() > 0
     a_names = {p.name for p in (out / "pws-unpaired" / "A").iterdir()}
-    assert not a_names & {p.name for p in (out / "pws-unpaired" / "B").iterdir()}  # disjoint halves
-    for name in ("pws-unpaired", "pws-paired", "eczema-masked", "eczema-unpaired"):
+    b_names = {p.name for p in (out / "pws-unpaired" / "B").iterdir()}
+    assert not a_names & b_names  # disjoint halves
+    # The removal check: the B half's own clean faces under a new stain, drawn exactly where its mask says.
+    check = load_training_data(out / "pws-removal-check", "paired-translation", (64, 64), 3, progress=False)
+    assert {Path(f).name for f in check.files} == b_names
+    for name in b_names:
+        restained = (out / "pws-removal-check" / "B" / name).read_bytes()
+        assert restained != (out / "pws-unpaired" / "B" / name).read_bytes()  # another stain
+    drawn = (check.tensors["A"].float() - check.tensors["B"].float()).abs().amax(1, keepdim=True) > 2
+    inside = check.tensors["mask"] > 127
+    assert drawn[inside].float().mean() > 0.9 and drawn[~inside].float().mean() < 0.02
+    for name in ("pws-unpaired", "pws-paired", "pws-removal-check", "eczema-masked", "eczema-unpaired"):
         card = (out / name / "DATA_CARD.md").read_text()
         assert "SYNTHETIC" in card and "not for diagnosis" in card.lower() and "CelebA" in card
         assert all(p.name.startswith("synthetic-") for p in (out / name).rglob("*.png"))

@@ -220,6 +220,30 @@ def test_cli_evaluate_image_to_image_run_uses_its_heldout_list(tmp_path, capsys)
     assert "cycle_l1_A" in capsys.readouterr().out
 
 
+def test_cli_evaluate_paired_scores_an_unpaired_model_against_known_answers(tmp_path, capsys):
+    # An untrained residual CycleGAN returns its input: every known answer must score exactly as copying.
+    model = zoo.create("cyclegan-pws", image_size=16, g_features=4, g_blocks=1, d_features=4, g_output="residual")
+    model.save_pretrained(tmp_path / "model")
+    clean = _blobs(6, seed=4)
+    mask = torch.zeros(6, 1, 16, 16)
+    mask[..., 2:9, 3:12] = 1
+    stained = clean * (1 - mask) + torch.tensor([0.55, 0.15, 0.35]).view(1, 3, 1, 1) * mask
+    for side, images in (("A", clean), ("B", stained), ("masks", mask)):
+        (tmp_path / "check" / side).mkdir(parents=True)
+        for i, x in enumerate(images):
+            Image.fromarray(_uint8(x).permute(1, 2, 0).squeeze(-1).numpy()).save(tmp_path / "check" / side / f"{i}.png")
+    assert main(["evaluate", str(tmp_path / "model"), "--data", str(tmp_path / "check"), "--paired",
+                 "-o", str(tmp_path / "out"), "--no-progress"]) == 0
+    figures = json.loads((tmp_path / "out" / "report.json").read_text())["figures"]
+    for name in ("l1", "l1_in_mask", "l1_outside_mask", "psnr"):
+        assert figures[f"known_BtoA_{name}"] == pytest.approx(figures[f"known_BtoA_copy_{name}"], abs=2e-3)
+    assert figures["known_BtoA_copy_l1_in_mask"] > 0.1 and figures["known_BtoA_copy_l1_outside_mask"] == 0
+    assert "cycle_l1_A" in figures and "known_AtoB_l1" in figures
+    assert main(["evaluate", "pix2pix-pws", "--data", str(tmp_path / "check"), "--paired",
+                 "-o", str(tmp_path / "out2")]) == 2
+    assert "--paired) is for unpaired-translation models" in capsys.readouterr().err
+
+
 def test_cli_evaluate_errors_are_clear(tmp_path, capsys):
     assert main(["evaluate", "no-such-model", "--data", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
     assert "no-such-model" in capsys.readouterr().err

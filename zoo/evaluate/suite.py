@@ -9,7 +9,9 @@ Noise-to-image models (unconditional, class-conditional):
 * a PCA scatter of real vs generated features, and a truncation sweep of SWD.
 
 Image-to-image models: the translation figures of :mod:`zoo.evaluate.translation`, and for
-unpaired models the SWD of each translated domain against the real one.
+unpaired models the SWD of each translated domain against the real one. ``paired=True`` says an
+unpaired model's A/B files pair up by name (a known answer, e.g. a clean face and the same face
+with a drawn stain): each direction is then also scored against its partner (``known_*``).
 
 The real set is the model's held-out part where it is known (RUN/heldout.txt beside a run's
 ``model/`` folder, ``heldout_list``, or a ``holdout`` split as the model was trained with);
@@ -31,7 +33,7 @@ from ..data import TrainingData, listed_indices, load_training_data, split_by_gr
 from ..registry import Metric
 from .distribution import fid, kid, laplacian_swd, precision_recall
 from .inception import ENV_VAR, configured_weights, extract_features, load_feature_extractor
-from .translation import translation_metrics
+from .translation import paired_metrics, translation_metrics
 
 GENERATIVE = ("unconditional", "class-conditional")
 PIXEL_FEATURE_SIZE = 16  # the scatter's features without Inception: 16 x 16 thumbnails
@@ -145,6 +147,7 @@ def evaluate(
     progress: bool = True,
     out: str | Path | None = None,
     command: str | None = None,
+    paired: bool = False,
 ) -> EvaluationReport:
     """Evaluate ``model`` (a registry id, Hub repo id, local folder, or a pipeline) against ``data``.
 
@@ -157,7 +160,10 @@ def evaluate(
     pipe = zoo.load(str(model), device=device) if source is not None else model
     net = pipe.model
     notes: list[str] = []
-    folder = load_training_data(data, net.task, net.image_size, net.channels,
+    if paired and net.task != "unpaired-translation":
+        raise ValueError(f"paired=True (--paired) is for unpaired-translation models, whose data need not pair up; "
+                         f"{net.model_id} is {net.task!r}")
+    folder = load_training_data(data, "paired-translation" if paired else net.task, net.image_size, net.channels,
                                 class_names=tuple(net.config.get("class_names") or ()),
                                 label_column=label_column, group_column=group_column, progress=progress)
     real, train, real_set = _real_split(folder, None if source is None else str(source), heldout_list, holdout,
@@ -172,6 +178,13 @@ def evaluate(
                               batch_size, seed, progress, out, details, files, notes)
     else:
         figures = translation_metrics(net, real, batch_size=batch_size, progress=progress)
+        if paired:  # known answers: each direction against the partner file (inside/outside masks/ if given)
+            for direction in ("BtoA", "AtoB"):
+                known = paired_metrics(net, real, batch_size=batch_size, progress=progress, direction=direction)
+                figures.update({f"known_{direction}_{name}": value for name, value in known.items()})
+            notes.append("--paired: known_<direction>_* score each output against the partner file of the same "
+                         "name (copy_* is the unchanged input against it); l1_in_mask / l1_outside_mask split "
+                         "by masks/")
         if out is not None:  # inputs and outputs of the first 8 real images, rows as in a run's samples/
             from PIL import Image
 
@@ -312,6 +325,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--update-card", action="store_true",
                         help="write the figures into the model card: the folder's README.md for a local model, "
                              "else OUT/README.md")
+    parser.add_argument("--paired", action="store_true",
+                        help="unpaired models: DATA's A/B files pair up by name (a known answer, e.g. "
+                             "make_domains.py's pws-removal-check): score each direction against its partner too")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("-o", "--out", type=Path, required=True, help="report folder")
 
@@ -345,7 +361,7 @@ def run_cli(args) -> int:
         heldout_list=args.heldout_list, holdout=args.holdout, group_column=args.group_column,
         split_seed=args.split_seed, label_column=args.label_column, truncations=_truncations(args.truncations),
         memorization_samples=args.memorization_samples, batch_size=args.batch_size, seed=args.seed,
-        device=args.device, progress=not args.no_progress, out=args.out,
+        device=args.device, progress=not args.no_progress, out=args.out, paired=args.paired,
         command=command or f"zoo evaluate {args.model} --data {args.data} -o {args.out}",
     )
     print(report.markdown())
