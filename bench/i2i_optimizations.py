@@ -12,8 +12,9 @@ ratio for training: > 1 is faster in both), the median of the per-round ratios (
 changing between rounds), the one-off setup / compile time, and for inference the largest absolute
 difference from the baseline's output (same weights).
 
-Models: c = the reference ResNet-9 generator (ngf 64) at 256 x 256; d = the zoo's default cyclegan-pws
-generator shape (ngf 32, 9 blocks) at 256 x 256; a = CycleGAN training (128 x 128, batch 1); b =
+Models: c = the reference ResNet-9 generator (ngf 64) at 256 x 256; d = the reference shape at 32
+features (ngf 32, 9 blocks, transposed convs: cyclegan-pws's generator before it took resize
+up-sampling and a residual output) at 256 x 256; a = CycleGAN training (128 x 128, batch 1); b =
 pix2pix training. The baseline is the plain reference code of bench/reference_i2i.py (eager, no_grad,
 InstanceNorm2d(affine=False), ReflectionPad2d) at torch's default thread count; "zoo" variants run
 medgan-zoo's own networks / Trainer on the same shapes.
@@ -317,7 +318,8 @@ def make_zoo_loop(case: str, ctx=contextlib.nullcontext):
     from zoo.training import Trainer
 
     cyclegan = {"image_size": 128, "g_features": 64, "g_blocks": 9, "discriminator": "patch", "d_features": 64,
-                "gan_loss": "lsgan", "identity_weight": 0.5, "pool_size": 50, "d_augment": ""}
+                "gan_loss": "lsgan", "identity_weight": 0.5, "pool_size": 50, "d_augment": "",
+                "g_output": "image", "upsample": "transposed"}
     pix2pix = {"image_size": 128, "g_features": 64, "norm": "batch", "gan_loss": "bce", "l1_weight": 100.0}
     model = zoo.create("cyclegan-pws", **cyclegan) if case == "a" else zoo.create("pix2pix-pws", **pix2pix)
     g = torch.Generator().manual_seed(0)

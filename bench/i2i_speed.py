@@ -11,7 +11,8 @@ a  CycleGAN training: ResNet-9 generators (ngf 64, instance norm), 70x70 PatchGA
 b  pix2pix training: U-Net-128 generator (batch norm), the same PatchGAN on the pair, GAN + L1 100,
    batch 1, 128 x 128
 c  inference of that ResNet-9 generator on one 256 x 256 image
-d  inference of the zoo's default cyclegan-pws generator (ngf 32, 9 blocks) on one 256 x 256 image
+d  inference of the zoo's default cyclegan-pws generator (ngf 32, 9 blocks, resize up-sampling, residual
+   output) on one 256 x 256 image
 
 Each case runs in its own process with each of --configs. Prints one JSON line a case and
 configuration.
@@ -40,7 +41,8 @@ import time
 from train_speed import step_rates  # bench/ is on the path when run as a script
 
 REFERENCE_CYCLEGAN = {"image_size": 128, "g_features": 64, "g_blocks": 9, "discriminator": "patch", "d_features": 64,
-                      "gan_loss": "lsgan", "identity_weight": 0.5, "pool_size": 50, "d_augment": ""}
+                      "gan_loss": "lsgan", "identity_weight": 0.5, "pool_size": 50, "d_augment": "",
+                      "g_output": "image", "upsample": "transposed"}
 REFERENCE_PIX2PIX = {"image_size": 128, "g_features": 64, "norm": "batch", "gan_loss": "bce", "l1_weight": 100.0}
 CASES = {
     "a": ("train", "cyclegan-pws", REFERENCE_CYCLEGAN),
