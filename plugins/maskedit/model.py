@@ -147,8 +147,6 @@ class MaskGuidedEditor(GANModel):
         super().__init__()
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be 'remove' or 'add', got {direction!r}")
-        if upsample not in ("transposed", "resize"):
-            raise ValueError(f"upsample must be 'transposed' or 'resize', got {upsample!r}")
         if bound not in ("clamp", "tanh"):
             raise ValueError(f"bound must be 'clamp' or 'tanh', got {bound!r}")
         image_size = as_size(image_size)
