@@ -190,13 +190,18 @@ def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
             assert torch.equal(a, b), f"{name}.{key} differs after resume"
 
 
+def _plain_skin(size: int = 128) -> torch.Tensor:
+    """A flat skin tone with 3 % grain, in [0, 1]: no face, unlike the embedded weights' training data."""
+    skin = torch.tensor([0.85, 0.66, 0.56]).view(3, 1, 1).expand(3, size, size)
+    return (skin * (1 + 0.03 * torch.randn(1, size, size, generator=torch.Generator().manual_seed(0)))).clamp(0, 1)
+
+
 def test_embedded_pix2pix_fades_a_stain_it_never_saw():
     """The shipped pix2pix-pws weights on plain skin (no face, unlike its training data) with a fresh
     procedural stain: inside the stain the output is closer to the 60 %-faded target than the input."""
     from zoo.domains import add_port_wine_stain, fade_stain
 
-    skin = torch.tensor([0.85, 0.66, 0.56]).view(3, 1, 1).expand(3, 128, 128)
-    skin = (skin * (1 + 0.03 * torch.randn(1, 128, 128, generator=torch.Generator().manual_seed(0)))).clamp(0, 1)
+    skin = _plain_skin()
     pipe = zoo.load("pix2pix-pws")
     for seed in range(3):
         stained, mask = add_port_wine_stain(skin, seed=seed)
@@ -214,8 +219,7 @@ def test_embedded_cyclegan_takes_some_stain_off_and_keeps_the_rest():
     outside it nearly nothing changes (they changed it by 0.07-0.11). On faces, see the README."""
     from zoo.domains import add_port_wine_stain
 
-    skin = torch.tensor([0.85, 0.66, 0.56]).view(3, 1, 1).expand(3, 128, 128)
-    skin = (skin * (1 + 0.03 * torch.randn(1, 128, 128, generator=torch.Generator().manual_seed(0)))).clamp(0, 1)
+    skin = _plain_skin()
     pipe = zoo.load("cyclegan-pws")
     for seed in range(4):
         stained, mask = add_port_wine_stain(skin, seed=seed)
