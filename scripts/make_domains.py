@@ -6,7 +6,8 @@
 There are no public PWS or eczema photo sets, so these domains are drawn procedurally
 (zoo.domains) onto real photos. OUT gets, each with a DATA_CARD.md:
 
-  pws-unpaired/A, B        clean faces / stained faces, disjoint halves      (cyclegan-pws)
+  pws-unpaired/A, B        clean faces / stained faces, disjoint halves      (cyclegan-pws);
+                           --stains-per-face K puts K different stains on each B face
   pws-paired/A, B, masks   stained (before) / 60 % faded (after), same names (pix2pix-pws)
   pws-removal-check/A, B, masks
                            the B half's clean faces / the same faces with another stain, same
@@ -14,6 +15,9 @@ There are no public PWS or eczema photo sets, so these domains are drawn procedu
   eczema-masked/images, masks, healthy
                            skin patches with eczema + masks; healthy patches (eczema editors)
   eczema-unpaired/A, B     healthy / eczema skin patches                     (cyclegan-eczema)
+  eczema-removal-check/A, B, masks
+                           the B half's healthy patches / the same patches with other eczema,
+                           same names: a known answer for cyclegan-eczema's "remove"
 
 Skin patches come from the faces' skin (inside the face ellipse) and, with --ph2, from the skin
 around PH2 lesions (no lesion pixel at all), resized to --patch-size. Every file is named
@@ -38,7 +42,8 @@ from zoo.errors import ImageInputError
 from zoo.images import match_channels, read_image, resize, to_pil
 from zoo.patches import extract_patches
 
-DATASETS = ("pws-unpaired", "pws-paired", "pws-removal-check", "eczema-masked", "eczema-unpaired")
+DATASETS = ("pws-unpaired", "pws-paired", "pws-removal-check", "eczema-masked", "eczema-unpaired",
+            "eczema-removal-check")
 FACE_WORK_SIZE = 256  # faces are cut into skin patches at this size (cheek-sized windows)
 MIN_FACE_SKIN = 0.05  # faces with less detected skin (grayscale, odd light) get no stain
 MIN_STAIN = 0.01  # and a stain must cover at least this share of the image to be written
@@ -76,6 +81,11 @@ WHAT = {
                      "with no eczema.",
     "eczema-unpaired": "Unpaired translation data (for `cyclegan-eczema`): `A/` healthy skin patches, `B/` "
                        "skin patches with synthetic eczema.",
+    "eczema-removal-check": "A known answer for `cyclegan-eczema`'s 'remove' (`zoo evaluate cyclegan-eczema "
+                            "--data eczema-removal-check --paired`): `A/` the healthy originals of "
+                            "`eczema-unpaired/B` (which a model trained on eczema-unpaired saw only with "
+                            "eczema), `B/` the same patches with other synthetic eczema (another seed), same "
+                            "file names; `masks/` marks it.",
 }
 
 
@@ -156,8 +166,13 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
                         help=f"skin window cut from a {FACE_WORK_SIZE} px face before resizing")
     parser.add_argument("--ph2-patch", type=int, default=64, help=f"skin window cut from a {FACE_WORK_SIZE} px PH2 image")
     parser.add_argument("--fade", type=float, default=0.6, help="after-treatment fading (0.6 = 60 %%)")
+    parser.add_argument("--stains-per-face", type=int, default=1, metavar="K",
+                        help="pws-unpaired/B gets K different stains on each of its faces (more stain shapes "
+                             "for the same faces; the other folders are unchanged)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if args.stains_per_face < 1:
+        parser.error("--stains-per-face must be at least 1")
     command = "python scripts/make_domains.py " + " ".join(sys.argv[1:] if argv is None else argv)
 
     face_dir = args.faces / "images" if (args.faces / "images").is_dir() else args.faces
@@ -204,6 +219,11 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         _save(mask, folders["pws-paired"] / "masks" / name)
         side = "B" if i in half_b else "A"
         _save(stained if side == "B" else face, folders["pws-unpaired"] / side / name)
+        for k in range(1, args.stains_per_face if side == "B" else 1):
+            # Seeded by name, so K=1's files stay as they were and no extra stain is the check's.
+            extra, extra_mask = add_port_wine_stain(face, _seed(args.seed, f"{stem}-stain{k}"))
+            if extra_mask.mean() >= MIN_STAIN:
+                _save(extra, folders["pws-unpaired"] / "B" / f"synthetic-{stem}-stain{k}.png")
         if side == "B":  # its clean face was never in pws-unpaired: the answer under a new stain
             restained, new_mask = add_port_wine_stain(face, _seed(args.seed + 1, stem))
             if new_mask.mean() >= MIN_STAIN:
@@ -222,6 +242,12 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
             _save(eczema, folders["eczema-masked"] / "images" / name)
             _save(mask, folders["eczema-masked"] / "masks" / name)
             _save(eczema, folders["eczema-unpaired"] / "B" / name)
+            # Its healthy original was never in eczema-unpaired: the answer under other eczema.
+            other, other_mask = add_eczema(patch, _seed(args.seed + 1, stem))
+            if other_mask.mean() > 0:
+                _save(patch, folders["eczema-removal-check"] / "A" / name)
+                _save(other, folders["eczema-removal-check"] / "B" / name)
+                _save(other_mask, folders["eczema-removal-check"] / "masks" / name)
         else:
             _save(patch, folders["eczema-masked"] / "healthy" / name)
             _save(patch, folders["eczema-unpaired"] / "A" / name)

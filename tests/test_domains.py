@@ -203,7 +203,17 @@ def test_make_domains_end_to_end(tmp_path):
     drawn = (check.tensors["A"].float() - check.tensors["B"].float()).abs().amax(1, keepdim=True) > 2
     inside = check.tensors["mask"] > 127
     assert drawn[inside].float().mean() > 0.9 and drawn[~inside].float().mean() < 0.02
-    for name in ("pws-unpaired", "pws-paired", "pws-removal-check", "eczema-masked", "eczema-unpaired"):
+    # The eczema check likewise: the eczema half's healthy originals under other eczema, inside its mask.
+    eczema_b = {p.name for p in (out / "eczema-unpaired" / "B").iterdir()}
+    eczema_check = load_training_data(out / "eczema-removal-check", "paired-translation", (32, 32), 3, progress=False)
+    assert {Path(f).name for f in eczema_check.files} == eczema_b
+    assert not eczema_b & {p.name for p in (out / "eczema-unpaired" / "A").iterdir()}  # never seen healthy
+    for name in eczema_b:
+        assert (out / "eczema-removal-check" / "B" / name).read_bytes() != (out / "eczema-unpaired" / "B" / name).read_bytes()
+    drawn = (eczema_check.tensors["A"].float() - eczema_check.tensors["B"].float()).abs().amax(1, keepdim=True) > 2
+    inside = eczema_check.tensors["mask"] > 127
+    assert drawn[inside].float().mean() > 0.5 and drawn[~inside].float().mean() < 0.02
+    for name in _load_script().DATASETS:
         card = (out / name / "DATA_CARD.md").read_text()
         assert "SYNTHETIC" in card and "not for diagnosis" in card.lower() and "CelebA" in card
         assert all(p.name.startswith("synthetic-") for p in (out / name).rglob("*.png"))
@@ -211,6 +221,16 @@ def test_make_domains_end_to_end(tmp_path):
     first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.png")}
     _load_script().main(args)  # rerun into the same OUT: same files, nothing stale
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*.png")} == first
+
+    # K stains per B face: the K=1 files unchanged, K-1 more stains per face under new names, all different.
+    more = tmp_path / "more"
+    counts = _load_script().main([*args[:5], str(more), *args[6:], "--stains-per-face", "3"])
+    assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == 9
+    assert all((more / rel).read_bytes() == data for rel, data in first.items())
+    stained = [p.read_bytes() for p in (more / "pws-unpaired" / "B").iterdir()]
+    assert len(set(stained)) == 9
+    check_b = {p.read_bytes() for p in (more / "pws-removal-check" / "B").iterdir()}
+    assert not check_b & set(stained)  # no training stain is the check's
 
 
 def test_stain_follows_an_off_centre_face():
