@@ -6,7 +6,7 @@
 # DATA_ROOT holds faces/ and ph2/. The synthetic PWS and eczema folders are made first (seed 0).
 # Each run stops at --steps or MAX_TIME, whichever comes first, and writes OUT/ID/model; the
 # figures (zoo evaluate, on the held-out part) go to OUT/ID/report/ (report.json, examples.png), and
-# cyclegan-pws's known-answer removal figures to OUT/cyclegan-pws/report-check/. The runs share
+# the two CycleGANs' known-answer removal figures to OUT/ID/report-check/. The runs share
 # the GPU: each step is bound by Python overhead, so several processes use it better than one.
 set -euo pipefail
 DATA=${1:?DATA_ROOT (with faces/ and ph2/)}
@@ -43,6 +43,9 @@ for run in "${RUNS[@]}"; do
   zoo evaluate "$OUT/$name/model" --data "$data" -o "$OUT/$name/report" --no-progress \
       > "$OUT/$name/report.log" 2>&1 || echo "$name: zoo evaluate failed (see $OUT/$name/report.log)"
 done
-# cyclegan-pws's "remove" against a known answer: its B faces, clean, under new stains (pws-removal-check).
-zoo evaluate "$OUT/cyclegan-pws/model" --data "$SYN/pws-removal-check" --paired -o "$OUT/cyclegan-pws/report-check" \
-    --no-progress > "$OUT/cyclegan-pws/report-check.log" 2>&1 || echo "cyclegan-pws: the known-answer check failed"
+# The CycleGANs' "remove" against a known answer: their B images, clean, under new stains / eczema.
+for run in "cyclegan-pws|pws-removal-check" "cyclegan-eczema|eczema-removal-check"; do
+  IFS='|' read -r name check <<< "$run"
+  zoo evaluate "$OUT/$name/model" --data "$SYN/$check" --paired -o "$OUT/$name/report-check" \
+      --no-progress > "$OUT/$name/report-check.log" 2>&1 || echo "$name: the known-answer check failed"
+done

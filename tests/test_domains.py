@@ -178,7 +178,7 @@ def test_make_domains_end_to_end(tmp_path):
             "--patch-size", "32", "--seed", "0"]
     counts = _load_script().main(args)
     assert counts["faces_used"] == 6
-    assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == 3
+    assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == 3 * 4  # 4 stains per face by default
     assert counts["pws-paired/A"] == counts["pws-paired/B"] == 6
     assert counts["pws-removal-check/A"] == counts["pws-removal-check/B"] == counts["pws-removal-check/masks"] == 3
     assert counts["eczema-masked/images"] == counts["eczema-masked/masks"] >= 1
@@ -189,10 +189,10 @@ def test_make_domains_end_to_end(tmp_path):
     paired = load_training_data(out / "pws-paired", "paired-translation", (64, 64), 3, progress=False)
     masked = load_training_data(out / "eczema-masked", "masked-edit", (64, 64), 3, progress=False)
     eczema = load_training_data(out / "eczema-unpaired", "unpaired-translation", (64, 64), 3, progress=False)
-    assert len(unpaired) == 3 and len(paired) == 6 and len(masked) >= 1 and len(eczema) >= 1
+    assert len(unpaired) == 12 and len(paired) == 6 and len(masked) >= 1 and len(eczema) >= 1
     assert masked.tensors["mask"].float().mean() > 0
     a_names = {p.name for p in (out / "pws-unpaired" / "A").iterdir()}
-    b_names = {p.name for p in (out / "pws-unpaired" / "B").iterdir()}
+    b_names = {p.name for p in (out / "pws-unpaired" / "B").iterdir() if "-stain" not in p.stem}
     assert not a_names & b_names  # disjoint halves
     # The removal check: the B half's own clean faces under a new stain, drawn exactly where its mask says.
     check = load_training_data(out / "pws-removal-check", "paired-translation", (64, 64), 3, progress=False)
@@ -222,15 +222,15 @@ def test_make_domains_end_to_end(tmp_path):
     _load_script().main(args)  # rerun into the same OUT: same files, nothing stale
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*.png")} == first
 
-    # K stains per B face: the K=1 files unchanged, K-1 more stains per face under new names, all different.
-    more = tmp_path / "more"
-    counts = _load_script().main([*args[:5], str(more), *args[6:], "--stains-per-face", "3"])
-    assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == 9
-    assert all((more / rel).read_bytes() == data for rel, data in first.items())
-    stained = [p.read_bytes() for p in (more / "pws-unpaired" / "B").iterdir()]
-    assert len(set(stained)) == 9
-    check_b = {p.read_bytes() for p in (more / "pws-removal-check" / "B").iterdir()}
-    assert not check_b & set(stained)  # no training stain is the check's
+    # K stains per B face: all different, none the check's; K=1 keeps exactly the first stain of each face.
+    stained = [p.read_bytes() for p in (out / "pws-unpaired" / "B").iterdir()]
+    assert len(set(stained)) == 12
+    assert not {p.read_bytes() for p in (out / "pws-removal-check" / "B").iterdir()} & set(stained)
+    one = tmp_path / "one"
+    counts = _load_script().main([*args[:5], str(one), *args[6:], "--stains-per-face", "1"])
+    assert counts["pws-unpaired/B"] == 3
+    assert {p.relative_to(one): p.read_bytes() for p in one.rglob("*.png")} == {
+        rel: data for rel, data in first.items() if "-stain" not in rel.stem}
 
 
 def test_stain_follows_an_off_centre_face():

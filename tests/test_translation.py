@@ -63,7 +63,8 @@ REFERENCE_GENERATOR = {"g_output": "image", "upsample": "transposed"}  # pytorch
     # output conv is zero, so only that conv learns at first): slower off the mark, 300 steps (after 150
     # the stain-coloured share only fell 0.081 -> 0.026).
     ("fp32", {"g_output": "residual", "upsample": "resize"}, 300),
-], ids=["reference_fp32", "reference_bf16_fused", "residual_resize"])
+    ("fp32", {"g_output": "residual", "upsample": "resize", "change_weight": 1.0}, 300),  # + the change prior
+], ids=["reference_fp32", "reference_bf16_fused", "residual_resize", "residual_resize_change_prior"])
 def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(precision, generator, steps,
                                                                               speed_options):
     torch.manual_seed(0)
@@ -131,6 +132,23 @@ def test_residual_generator_starts_as_the_identity_and_stays_in_range():
         ResnetGenerator(3, 3, upsample="bilinear")
     with pytest.raises(ValueError, match="as many input as output channels"):
         ResnetGenerator(4, 3, output="residual")
+
+
+def test_change_prior_is_the_l1_of_each_translation_and_off_by_default():
+    clean, stained = faces(4, seed=3)
+    batch = {"A": clean, "B": stained}
+    for output, expect_zero in (("residual", True), ("image", False)):
+        torch.manual_seed(0)
+        model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, g_output=output,
+                           change_weight=2.0)
+        with torch.no_grad():
+            want = (model.translate(clean, "AtoB") - clean).abs().mean() + (model.translate(stained, "BtoA") - stained).abs().mean()
+        (logged,) = train_steps(model, batch, steps=1, batch_size=4, progress=False)
+        assert logged["change"] == pytest.approx(want.item(), rel=2e-3, abs=1e-6)  # the step sees the batch via uint8
+        assert (logged["change"] < 1e-6) == expect_zero  # a residual generator starts as the identity
+    assert zoo.create("cyclegan-pws").config["change_weight"] == 0.0
+    with pytest.raises(zoo.ConfigError, match="change_weight"):
+        zoo.create("cyclegan-pws", change_weight=-1)
 
 
 def test_translation_pipelines_name_their_directions():

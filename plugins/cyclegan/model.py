@@ -49,6 +49,7 @@ class CycleGAN(GANModel):
         gan_loss: str = "lsgan",
         cycle_weight: float = 10.0,
         identity_weight: float = 0.5,
+        change_weight: float = 0.0,
         pool_size: int = 50,
         d_augment: str = "translation,cutout",
         direction_names: dict[str, str] | None = None,
@@ -57,8 +58,12 @@ class CycleGAN(GANModel):
     ):
         """``upsample``: the generators' x2 steps, "transposed" (the reference) or "resize" (no
         checkerboard). ``g_output``: "image" (tanh, the reference) or "residual" (the input plus a
-        learned change, identity at initialisation: for edits that leave most of the image alone)."""
+        learned change, identity at initialisation: for edits that leave most of the image alone).
+        ``change_weight``: L1 of each translation's change (output minus input), a prior that an
+        edit should touch only what differs between the domains (0: off, the reference)."""
         super().__init__()
+        if change_weight < 0:
+            raise ValueError(f"change_weight must be >= 0, got {change_weight}")
         if gan_loss not in ("lsgan", "bce", "hinge"):
             raise ValueError(f"gan_loss must be 'lsgan', 'bce' or 'hinge', got {gan_loss!r}")
         bad = {k: v for k, v in (direction_names or {}).items() if v not in ("AtoB", "BtoA")}
@@ -123,6 +128,10 @@ class CycleGAN(GANModel):
         if identity:  # a generator fed its own target domain should leave it alone (keeps colours)
             idt = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(self.generator_ba(real_a), real_a)
             g_total = g_total + cycle * identity * idt
+        change = torch.zeros((), device=real_a.device)
+        if cfg.get("change_weight"):  # .get: configs saved before the option have none
+            change = F.l1_loss(fake_b, real_a) + F.l1_loss(fake_a, real_b)
+            g_total = g_total + cfg["change_weight"] * change
         ctx.backward(g_total)
         optimizers["generator"].step()  # D got gradients too; they are cleared before its own step
 
@@ -132,4 +141,4 @@ class CycleGAN(GANModel):
                    + 0.5 * losses.d_loss(kind, d_a(self._augment(ctx, real_a)), d_a(self._augment(ctx, pool_a(fake_a)))))
         ctx.backward(d_total)
         optimizers["discriminator"].step()
-        return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "d_loss": d_total.item()}
+        return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(), "d_loss": d_total.item()}
