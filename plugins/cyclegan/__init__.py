@@ -23,9 +23,15 @@ CHECKS = {  # the known answers for "remove" that make_domains.py writes beside 
 }
 
 
-def _known_answers(model_id: str, figures: dict[str, float]) -> tuple[Metric, ...]:
+def _known_answers(model_id: str, target: str, region: str, *, inside: float, unchanged_inside: float,
+                   outside: float, psnr: float, unchanged_psnr: float) -> tuple[Metric, ...]:
+    """``zoo evaluate --paired`` on the model's check folder: "remove" against the known clean image."""
     folder, what = CHECKS[model_id]
     command = f"zoo evaluate {model_id} --data data/synthetic/{folder} --paired -o reports/check"
+    figures = {f"L1 to the {target} inside the {region} (remove)": inside,
+               f"L1 to the {target} inside the {region} (unchanged input)": unchanged_inside,
+               f"L1 to the {target} outside the {region} (remove)": outside,
+               f"PSNR to the {target} (remove)": psnr, f"PSNR to the {target} (unchanged input)": unchanged_psnr}
     return tuple(Metric(name, value, f"synthetic {folder}: {what}", command) for name, value in figures.items())
 
 
@@ -75,12 +81,8 @@ def zoo_register_models(registry):
                 "cycle L1 A->B->A": 0.0032, "cycle SSIM A->B->A": 0.997, "cycle L1 B->A->B": 0.0050,
                 "SWD remove (B->A) to clean faces": 34.6, "SWD of the stained faces to clean faces": 35.7,
                 "SWD add (A->B) to stained faces": 34.1,
-            }) + _known_answers("cyclegan-pws", {
-                "L1 to the clean face inside the stain (remove)": 0.0845,
-                "L1 to the clean face inside the stain (unchanged input)": 0.1071,
-                "L1 to the clean face outside the stain (remove)": 0.0022,
-                "PSNR to the clean face (remove)": 29.12, "PSNR to the clean face (unchanged input)": 27.50,
-            }),
+            }) + _known_answers("cyclegan-pws", "clean face", "stain", inside=0.0845, unchanged_inside=0.1071,
+                                outside=0.0022, psnr=29.12, unchanged_psnr=27.50),
             intended_use=("Research and patient-communication prototypes: showing how a face might look without "
                           "(or with) a port-wine stain. Not for diagnosis or treatment planning."),
             limitations=(
@@ -125,12 +127,8 @@ def zoo_register_models(registry):
                 "cycle L1 A->B->A": 0.0083, "cycle SSIM A->B->A": 0.964, "cycle L1 B->A->B": 0.0154,
                 "SWD add (A->B) to eczema patches": 122.5, "SWD of the healthy patches to eczema patches": 160.1,
                 "SWD remove (B->A) to healthy patches": 113.6,
-            }) + _known_answers("cyclegan-eczema", {
-                "L1 to the healthy patch inside the eczema (remove)": 0.0591,
-                "L1 to the healthy patch inside the eczema (unchanged input)": 0.1092,
-                "L1 to the healthy patch outside the eczema (remove)": 0.0541,
-                "PSNR to the healthy patch (remove)": 25.18, "PSNR to the healthy patch (unchanged input)": 21.77,
-            }),
+            }) + _known_answers("cyclegan-eczema", "healthy patch", "eczema", inside=0.0591,
+                                unchanged_inside=0.1092, outside=0.0541, psnr=25.18, unchanged_psnr=21.77),
             intended_use="Research on mask-free eczema editing. Not for diagnosis.",
             limitations=(
                 "A very short run (1,985 steps at batch 4), float16 weights, a synthetic eczema domain. Looked "
