@@ -68,7 +68,7 @@ CARD = """# {title}: SYNTHETIC data
 
 WHAT = {
     "pws-unpaired": "Unpaired translation data (for `cyclegan-pws`): `A/` clean faces, `B/` faces with a "
-                    "synthetic port-wine stain (each face with {stains_per_face} different stains: "
+                    "synthetic port-wine stain ({stains_per_face} different stain(s) on each face: "
                     "`synthetic-NAME.png`, `synthetic-NAME-stainK.png`); A and B come from disjoint halves of "
                     "the faces.",
     "pws-paired": "Paired translation data (for `pix2pix-pws`): `A/` faces with a synthetic port-wine stain "
@@ -246,11 +246,10 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
             _save(mask, folders["eczema-masked"] / "masks" / name)
             _save(eczema, folders["eczema-unpaired"] / "B" / name)
             # Its healthy original was never in eczema-unpaired: the answer under other eczema.
-            other, other_mask = add_eczema(patch, _seed(args.seed + 1, stem))
-            if other_mask.mean() > 0:
-                _save(patch, folders["eczema-removal-check"] / "A" / name)
-                _save(other, folders["eczema-removal-check"] / "B" / name)
-                _save(other_mask, folders["eczema-removal-check"] / "masks" / name)
+            other, other_mask = add_eczema(patch, _seed(args.seed + 1, stem))  # covers >= 10 % of the patch
+            _save(patch, folders["eczema-removal-check"] / "A" / name)
+            _save(other, folders["eczema-removal-check"] / "B" / name)
+            _save(other_mask, folders["eczema-removal-check"] / "masks" / name)
         else:
             _save(patch, folders["eczema-masked"] / "healthy" / name)
             _save(patch, folders["eczema-unpaired"] / "A" / name)
@@ -261,7 +260,8 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         pws = name.startswith("pws")
         (folder / "DATA_CARD.md").write_text(CARD.format(
             title=name, condition="port-wine stains" if pws else "eczema", command=command, seed=args.seed,
-            what=WHAT[name].format(stains_per_face=args.stains_per_face), size=args.size, patch_size=args.patch_size, faces=args.faces, ph2=ph2))
+            what=WHAT[name].format(stains_per_face=args.stains_per_face), size=args.size,
+            patch_size=args.patch_size, faces=args.faces, ph2=ph2))
     counts = {f"{name}/{sub.name}": len(list_images(sub)) for name, folder in folders.items()
               for sub in sorted(folder.iterdir()) if sub.is_dir()}
     counts.update(faces_used=len(faces), faces_without_skin=no_skin, faces_tiny_stain=tiny_stain, faces_unreadable=unreadable,

@@ -129,7 +129,7 @@ class CycleGAN(GANModel):
             idt = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(self.generator_ba(real_a), real_a)
             g_total = g_total + cycle * identity * idt
         change = torch.zeros((), device=real_a.device)
-        if cfg.get("change_weight"):  # .get: configs saved before the option have none
+        if cfg["change_weight"]:
             change = F.l1_loss(fake_b, real_a) + F.l1_loss(fake_a, real_b)
             g_total = g_total + cfg["change_weight"] * change
         ctx.backward(g_total)
@@ -141,4 +141,5 @@ class CycleGAN(GANModel):
                    + 0.5 * losses.d_loss(kind, d_a(self._augment(ctx, real_a)), d_a(self._augment(ctx, pool_a(fake_a)))))
         ctx.backward(d_total)
         optimizers["discriminator"].step()
-        return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(), "d_loss": d_total.item()}
+        return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(),
+                "d_loss": d_total.item()}
