@@ -115,31 +115,30 @@ def zoo_register_models(registry):
                 "SYNTHETIC eczema. python scripts/make_domains.py (as for cyclegan-pws, --patch-size 128) makes "
                 "258 healthy skin patches (A: from the faces' cheeks and the skin around PH2 lesions) and 257 "
                 "other patches with procedural eczema-like overlays (B), 128 x 128. No public eczema photographs "
-                "exist here. Trained 1,985 steps at batch 4 (seed 0) in 7 min on one H100 shared with two other "
-                "runs: zoo train --model cyclegan-eczema --data data/synthetic/eczema-unpaired --out "
-                "runs/cyclegan-eczema --batch-size 4 --mixed-precision bf16 --steps 40000 --max-time 7:00 "
-                "--checkpoint-every 1000 --sample-every 500."
+                "exist here. Trained 2,449 steps at batch 1 (seed 0) in 60 min on one thread of a 2-core CPU, "
+                "beside another run: zoo train --model cyclegan-eczema --data data/synthetic/eczema-unpaired "
+                "--out runs/cyclegan-eczema --batch-size 1 --mixed-precision bf16 --steps 20000 --max-time 60:00 "
+                "--checkpoint-every 500 --sample-every 500."
             ),
             license="other",
             trained=True,
             weights=WEIGHTS / "cyclegan-eczema",
             metrics=_metrics("cyclegan-eczema", "eczema-unpaired", {
-                "cycle L1 A->B->A": 0.0083, "cycle SSIM A->B->A": 0.964, "cycle L1 B->A->B": 0.0154,
-                "SWD add (A->B) to eczema patches": 122.5, "SWD of the healthy patches to eczema patches": 160.1,
-                "SWD remove (B->A) to healthy patches": 113.6,
-            }) + _known_answers("cyclegan-eczema", "healthy patch", "eczema", inside=0.0591,
-                                unchanged_inside=0.1092, outside=0.0541, psnr=25.18, unchanged_psnr=21.77),
+                "cycle L1 A->B->A": 0.0070, "cycle SSIM A->B->A": 0.993, "cycle L1 B->A->B": 0.0123,
+                "SWD add (A->B) to eczema patches": 102.2, "SWD of the healthy patches to eczema patches": 160.1,
+                "SWD remove (B->A) to healthy patches": 119.8,
+            }) + _known_answers("cyclegan-eczema", "healthy patch", "eczema", inside=0.0396,
+                                unchanged_inside=0.1092, outside=0.0077, psnr=29.44, unchanged_psnr=21.77),
             intended_use="Research on mask-free eczema editing. Not for diagnosis.",
             limitations=(
-                "A very short run (1,985 steps at batch 4), float16 weights, a synthetic eczema domain. Looked "
-                "at: 'remove' takes the redness off and keeps the skin tone, but leaves faint textured ghost "
-                "outlines of the plaques and changes the rest of the patch a little (mean 0.054); on patches it "
-                "never saw healthy (eczema-removal-check) the output is 46 % closer to the healthy patch inside "
-                "the eczema than the input (L1 0.059 against 0.109). 'add' paints smooth red blobs with dark "
-                "specks, less like the training eczema than the earlier weights' (SWD 122 against 84). The same "
-                "run continued to 3,117 steps turned every removed patch pale (worse than the input: 0.129), so "
-                "these weights are the first part's, chosen on that check (which therefore flatters them a little). Lower SWD is closer. Not for "
-                "diagnosis."
+                "A short CPU run (2,449 steps at batch 1), float16 weights, a synthetic eczema domain. Looked at, "
+                "on patches it never saw healthy (eczema-removal-check): 'remove' takes the redness off and "
+                "keeps the skin around it (mean change there 0.008), but the plaques become beige or olive "
+                "patches that keep their rough texture, and dark skin can turn olive. Measured: inside the "
+                "eczema the output is 64 % closer to the healthy patch than the input (L1 0.040 against 0.109). "
+                "'add' paints red patches along skin creases. A GPU run at batch 4 did worse (0.059 inside, "
+                "0.054 outside), and got worse still when trained longer (README). Lower SWD is closer. Not "
+                "for diagnosis."
             ),
         )
     )
