@@ -317,11 +317,10 @@ def make_zoo_loop(case: str, ctx=contextlib.nullcontext):
     from zoo.data import TrainingData
     from zoo.training import Trainer
 
-    cyclegan = {"image_size": 128, "g_features": 64, "g_blocks": 9, "discriminator": "patch", "d_features": 64,
-                "gan_loss": "lsgan", "identity_weight": 0.5, "pool_size": 50, "d_augment": "",
-                "g_output": "image", "upsample": "transposed"}
-    pix2pix = {"image_size": 128, "g_features": 64, "norm": "batch", "gan_loss": "bce", "l1_weight": 100.0}
-    model = zoo.create("cyclegan-pws", **cyclegan) if case == "a" else zoo.create("pix2pix-pws", **pix2pix)
+    from i2i_speed import REFERENCE_CYCLEGAN, REFERENCE_PIX2PIX  # the speed bench's reference shapes
+
+    model = (zoo.create("cyclegan-pws", **REFERENCE_CYCLEGAN) if case == "a"
+             else zoo.create("pix2pix-pws", **REFERENCE_PIX2PIX))
     g = torch.Generator().manual_seed(0)
     pixels = lambda: torch.randint(0, 256, (8, 3, 128, 128), dtype=torch.uint8, generator=g)  # noqa: E731
     trainer = Trainer(model, TrainingData({"A": pixels(), "B": pixels()}), batch_size=1, progress=False)

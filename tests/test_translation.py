@@ -142,7 +142,8 @@ def test_change_prior_is_the_l1_of_each_translation_and_off_by_default():
         model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, g_output=output,
                            change_weight=2.0)
         with torch.no_grad():
-            want = (model.translate(clean, "AtoB") - clean).abs().mean() + (model.translate(stained, "BtoA") - stained).abs().mean()
+            want = ((model.translate(clean, "AtoB") - clean).abs().mean()
+                    + (model.translate(stained, "BtoA") - stained).abs().mean())
         (logged,) = train_steps(model, batch, steps=1, batch_size=4, progress=False)
         assert logged["change"] == pytest.approx(want.item(), rel=2e-3, abs=1e-6)  # the step sees the batch via uint8
         assert (logged["change"] < 1e-6) == expect_zero  # a residual generator starts as the identity
