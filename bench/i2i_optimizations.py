@@ -312,18 +312,17 @@ def adam(model, **options):
     return model
 
 
-def make_zoo_loop(case: str, ctx=contextlib.nullcontext):
+def make_zoo_loop(case: str, config: str = "baseline", freeze_d: bool = True, ctx=contextlib.nullcontext):
+    """medgan-zoo's Trainer on the case's reference shapes, set up as i2i_speed's ``config``;
+    ``freeze_d=False`` lets D's weights get gradients in G's step (the zoo before ctx.frozen)."""
     import zoo
-    from zoo.data import TrainingData
-    from zoo.training import Trainer
 
-    from i2i_speed import REFERENCE_CYCLEGAN, REFERENCE_PIX2PIX  # the speed bench's reference shapes
+    from i2i_speed import CASES, training_case  # the speed bench's reference shapes and set-ups
 
-    model = (zoo.create("cyclegan-pws", **REFERENCE_CYCLEGAN) if case == "a"
-             else zoo.create("pix2pix-pws", **REFERENCE_PIX2PIX))
-    g = torch.Generator().manual_seed(0)
-    pixels = lambda: torch.randint(0, 256, (8, 3, 128, 128), dtype=torch.uint8, generator=g)  # noqa: E731
-    trainer = Trainer(model, TrainingData({"A": pixels(), "B": pixels()}), batch_size=1, progress=False)
+    _, model_id, overrides = CASES[case]
+    trainer = training_case(zoo.create(model_id, **overrides), config)
+    if not freeze_d:
+        trainer._frozen = lambda net: net
     rng = torch.get_rng_state()
 
     def step():
@@ -339,6 +338,9 @@ def training_variants(case: str):
     v = {
         "baseline (ref, eager)": lambda: ref_loop(build()),
         "zoo Trainer": lambda: make_zoo_loop(case),
+        # bf16 and float32 variants cannot share a process (accelerate's state is process-wide): run these apart
+        "zoo bf16 + fused Adam": lambda: make_zoo_loop(case, "bf16_fused"),
+        "zoo bf16 + fused Adam, D not frozen in G step": lambda: make_zoo_loop(case, "bf16_fused", freeze_d=False),
         "threads=1": lambda: ref_loop(build(), ctx=lambda: threads(1)),
         "threads=2": lambda: ref_loop(build(), ctx=lambda: threads(2)),
         "channels_last": lambda: ref_loop(build(), channels_last=True),

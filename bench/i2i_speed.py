@@ -52,12 +52,25 @@ CASES = {
 }
 
 
+def training_case(model, config: str):
+    """A batch-1 Trainer for ``model`` on 8 random image pairs, set up as ``config`` says."""
+    import torch
+    from accelerate import Accelerator
+
+    from zoo.data import TrainingData
+    from zoo.training import Trainer
+
+    pixels = lambda: torch.randint(0, 256, (8, model.channels, *model.image_size), dtype=torch.uint8)  # noqa: E731
+    accelerator = Accelerator(cpu=True, mixed_precision="bf16" if config.startswith("bf16") else "no")
+    return Trainer(model, TrainingData({"A": pixels(), "B": pixels()}), batch_size=1, progress=False,
+                   channels_last=config == "channels_last", accelerator=accelerator,
+                   optimizer_options={"fused": True} if config == "bf16_fused" else None)
+
+
 def run_case(case: str, config: str, steps: int, repeats: int) -> dict:
     import torch
 
     import zoo
-    from zoo.data import TrainingData
-    from zoo.training import Trainer
 
     kind, model_id, overrides = CASES[case]
     torch.manual_seed(0)
@@ -91,15 +104,7 @@ def run_case(case: str, config: str, steps: int, repeats: int) -> dict:
         return {"case": case, "config": config, "model": model_id, "ms": round(statistics.median(times), 1),
                 "runs": [round(t) for t in times], "threads": torch.get_num_threads(),
                 **({"compile_s": compile_s} if compile_s is not None else {})}
-    n = 8
-    pixels = lambda: torch.randint(0, 256, (n, model.channels, *model.image_size), dtype=torch.uint8)  # noqa: E731
-    from accelerate import Accelerator
-
-    accelerator = Accelerator(cpu=True, mixed_precision="bf16" if config.startswith("bf16") else "no")
-    trainer = Trainer(model, TrainingData({"A": pixels(), "B": pixels()}), batch_size=1, progress=False,
-                      channels_last=config == "channels_last", accelerator=accelerator,
-                      optimizer_options={"fused": True} if config == "bf16_fused" else None)
-    rates = step_rates(trainer, 2, steps, repeats)
+    rates = step_rates(training_case(model, config), 2, steps, repeats)
     return {"case": case, "config": config, "model": model_id, "it/s": round(statistics.median(rates), 3),
             "runs": [round(r, 3) for r in rates], "threads": torch.get_num_threads()}
 

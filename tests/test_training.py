@@ -53,6 +53,9 @@ class FakeAccelerator(SimpleNamespace):
     def backward(self, loss):
         loss.backward()
 
+    def unwrap_model(self, model):
+        return model
+
 
 def test_each_process_gets_its_share_of_the_same_global_batch_and_latents():
     data = TrainingData({"image": torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1).expand(40, 3, 8, 8).clone()})
@@ -307,3 +310,52 @@ def test_zoo_train_load_size_trains_on_random_crops(lesion_folder, tmp_path, cap
     assert zoo.load(str(tmp_path / "crop" / "model"))(num_images=1).images[0].size == (8, 8)
     assert main([*base, "--out", str(tmp_path / "x"), "--load-size", "4"]) == 2
     assert "smaller than the model's image_size 8 x 8" in capsys.readouterr().err
+
+
+def _tiny_i2i(model_id: str):
+    torch.manual_seed(0)
+    if model_id == "cyclegan-pws":
+        return zoo.create(model_id, image_size=32, g_features=4, g_blocks=1, d_features=4, discriminator="patch")
+    return zoo.create(model_id, image_size=32, g_features=4, d_features=4)
+
+
+def test_frozen_network_passes_gradients_to_its_input_and_computes_none_for_its_weights():
+    model = _tiny_i2i("pix2pix-pws")
+    pairs = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    trainer = Trainer(model, TrainingData({"A": pairs, "B": pairs.flip(0)}), batch_size=2, progress=False)
+    trainer._wrap()
+    d = model.discriminator
+    x = torch.randn(2, 6, 32, 32, requires_grad=True)
+    out = trainer._context(0).frozen(d)(x)
+    torch.testing.assert_close(out, d(x.detach()))
+    out.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in d.parameters())
+
+
+@pytest.mark.parametrize("model_id", ["cyclegan-pws", "pix2pix-pws", "dcgan-lesions"])
+def test_freezing_d_in_the_generator_step_trains_the_same_weights(model_id, monkeypatch):
+    """ctx.frozen skips D's weight gradients in G's step only: they were cleared before D's own step."""
+    def train(frozen: bool) -> dict[str, torch.Tensor]:
+        if model_id == "dcgan-lesions":
+            torch.manual_seed(0)
+            model = zoo.create(model_id, image_size=[16, 16], g_features=8, d_features=8)
+            data = TrainingData({"image": torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)})
+        else:
+            model = _tiny_i2i(model_id)
+            images = torch.randint(0, 256, (8, 3, 32, 32), generator=torch.Generator().manual_seed(1),
+                                   dtype=torch.uint8)
+            data = TrainingData({"A": images, "B": images.flip(0)})
+        if not frozen:
+            monkeypatch.setattr(Trainer, "_frozen", lambda self, net: net)
+        trainer = Trainer(model, data, batch_size=2, progress=False)
+        for _ in trainer.steps(4):
+            pass
+        monkeypatch.undo()
+        trainer.release()
+        return {k: v.clone() for k, v in model.state_dict().items()}
+
+    plain, frozen = train(False), train(True)
+    assert plain.keys() == frozen.keys()
+    for key in plain:
+        torch.testing.assert_close(frozen[key], plain[key], msg=key)

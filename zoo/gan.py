@@ -48,7 +48,7 @@ class UnconditionalGAN(GANModel):
         optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        g_loss = losses.g_loss(self.gan_loss, self.discriminator(ctx.augment(fake)))
+        g_loss = losses.g_loss(self.gan_loss, ctx.frozen(self.discriminator)(ctx.augment(fake)))
         ctx.backward(g_loss)
         optimizers["generator"].step()
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}

@@ -75,6 +75,10 @@ class StepContext:
     augment: Callable[[torch.Tensor], torch.Tensor]  # before D, on real and fake alike
     noise: Callable[[int, int], torch.Tensor]  # (n, dim) latents: this process's share of the global draw
     next_batch: Callable[[], dict[str, torch.Tensor]]  # more real batches (e.g. WGAN-GP's extra critic steps)
+    # frozen(D)(x): D run so that gradients reach x but none is computed for D's weights. For the
+    # generator's update, where D only passes gradients through: it skips D's weight gradients
+    # (the reference codes' set_requires_grad(D, False)) without toggling flags under DDP.
+    frozen: Callable[[nn.Module], Callable[..., torch.Tensor]] = lambda net: net
 
 
 @dataclass
@@ -267,7 +271,14 @@ class Trainer:
             return z.to(acc.device, self.model.dtype)
 
         return StepContext(step=step, backward=acc.backward, augment=self.augment, noise=noise,
-                           next_batch=next_batch)
+                           next_batch=next_batch, frozen=self._frozen)
+
+    def _frozen(self, net: nn.Module) -> Callable[..., torch.Tensor]:
+        # The plain module (its forward keeps accelerate's autocast), with detached weights: a DDP
+        # wrapper's forward would make it wait for weight gradients that never come.
+        plain = self.accelerator.unwrap_model(net)
+        weights = {name: p.detach() for name, p in plain.named_parameters()}
+        return lambda *args: torch.func.functional_call(plain, weights, args)
 
     # -- the loop ------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -121,7 +121,9 @@ class CycleGAN(GANModel):
 
         fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
         optimizers["generator"].zero_grad(set_to_none=True)
-        adv = losses.g_loss(kind, d_b(self._augment(ctx, fake_b))) + losses.g_loss(kind, d_a(self._augment(ctx, fake_a)))
+        frozen_a, frozen_b = ctx.frozen(d_a), ctx.frozen(d_b)  # D passes gradients to G, computes none of its own
+        adv = (losses.g_loss(kind, frozen_b(self._augment(ctx, fake_b)))
+               + losses.g_loss(kind, frozen_a(self._augment(ctx, fake_a))))
         cyc = F.l1_loss(self.generator_ba(fake_b), real_a) + F.l1_loss(self.generator_ab(fake_a), real_b)
         g_total = adv + cycle * cyc
         idt = torch.zeros((), device=real_a.device)
@@ -133,7 +135,7 @@ class CycleGAN(GANModel):
             change = F.l1_loss(fake_b, real_a) + F.l1_loss(fake_a, real_b)
             g_total = g_total + cfg["change_weight"] * change
         ctx.backward(g_total)
-        optimizers["generator"].step()  # D got gradients too; they are cleared before its own step
+        optimizers["generator"].step()
 
         optimizers["discriminator"].zero_grad(set_to_none=True)
         pool_a, pool_b = self._pools

@@ -79,7 +79,7 @@ class Pix2Pix(GANModel):
         optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        adv = losses.g_loss(kind, self.discriminator(torch.cat([source, fake], 1)))
+        adv = losses.g_loss(kind, ctx.frozen(self.discriminator)(torch.cat([source, fake], 1)))
         l1 = F.l1_loss(fake, target)
         ctx.backward(adv + self.config["l1_weight"] * l1)
         optimizers["generator"].step()

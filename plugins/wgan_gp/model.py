@@ -58,7 +58,8 @@ class WGANGP(UnconditionalGAN):
             optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        g_loss = losses.g_loss(self.gan_loss, critic(ctx.augment(self.generator(ctx.noise(real.shape[0], latent_dim)))))
+        fake = self.generator(ctx.noise(real.shape[0], latent_dim))
+        g_loss = losses.g_loss(self.gan_loss, ctx.frozen(critic)(ctx.augment(fake)))
         ctx.backward(g_loss)
         optimizers["generator"].step()
         return {"wasserstein": -d_loss.item(), "gp": penalty.item(), "g_loss": g_loss.item()}
