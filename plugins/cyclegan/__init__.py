@@ -136,8 +136,9 @@ def zoo_register_models(registry):
                 "keeps the skin around it (mean change there 0.008), but the plaques become beige or olive "
                 "patches that keep their rough texture, and dark skin can turn olive. Measured: inside the "
                 "eczema the output is 64 % closer to the healthy patch than the input (L1 0.040 against 0.109). "
-                "'add' paints red patches along skin creases. A GPU run at batch 4 did worse (0.059 inside, "
-                "0.054 outside), and got worse still when trained longer (README). Lower SWD is closer. Not "
+                "'add' paints red patches along skin creases. Train it at batch 1: a GPU run at batch 4 did "
+                "worse (0.059 inside, 0.054 outside) and worse still when trained longer, while two GPU runs "
+                "at batch 1 matched this one (0.047 and 0.049 inside; README). Lower SWD is closer. Not "
                 "for diagnosis."
             ),
         )
