@@ -17,7 +17,7 @@ For each case it prints:
   (bfloat16 autocast and fused Adam: i2i_speed's ``bf16_fused``) and the counted operations per
   second that gives.
 * ``ceiling_it_s``: the step rate if every counted operation ran at the bfloat16 peak, and the
-  share of that peak a target step rate (``--targets``: the issue's 0.75 and 4.5 it/s) needs.
+  share of that peak the target step rate needs (``TARGETS``: the issue's 0.75 and 4.5 it/s).
 
 A target needing more than 100 % of the peak cannot be reached at those shapes on this machine
 by any implementation that does the same arithmetic.
