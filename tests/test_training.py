@@ -333,19 +333,40 @@ def test_frozen_network_passes_gradients_to_its_input_and_computes_none_for_its_
     assert all(p.grad is None for p in d.parameters())
 
 
-@pytest.mark.parametrize("model_id", ["cyclegan-pws", "pix2pix-pws", "dcgan-lesions"])
+def _tiny_for_frozen(model_id: str):
+    """(model, data, its discriminators' names) small enough for a few CPU steps."""
+    gen = torch.Generator().manual_seed(1)
+    if model_id in ("cyclegan-pws", "pix2pix-pws"):
+        images = torch.randint(0, 256, (8, 3, 32, 32), generator=gen, dtype=torch.uint8)
+        names = ["discriminator_a", "discriminator_b"] if model_id == "cyclegan-pws" else ["discriminator"]
+        return _tiny_i2i(model_id), TrainingData({"A": images, "B": images.flip(0)}), names
+    torch.manual_seed(0)
+    channels = 1 if model_id == "wgan-gp-dental" else 3
+    model = zoo.create(model_id, image_size=[16, 16], g_features=8, d_features=8)
+    return model, TrainingData({"image": torch.randint(0, 256, (8, channels, 16, 16), generator=gen,
+                                                       dtype=torch.uint8)}), ["discriminator"]
+
+
+FROZEN_FAMILIES = ["cyclegan-pws", "pix2pix-pws", "dcgan-lesions", "sngan-lesions", "wgan-gp-dental"]
+
+
+@pytest.mark.parametrize("model_id", FROZEN_FAMILIES)
+def test_each_generator_step_runs_its_discriminators_frozen(model_id, monkeypatch):
+    model, data, names = _tiny_for_frozen(model_id)
+    seen = []
+    original = Trainer._frozen
+    monkeypatch.setattr(Trainer, "_frozen", lambda self, net: (seen.append(net), original(self, net))[1])
+    trainer = Trainer(model, data, batch_size=2, progress=False)
+    for _ in trainer.steps(1):
+        pass
+    assert {id(net) for net in seen} == {id(getattr(model, name)) for name in names}
+
+
+@pytest.mark.parametrize("model_id", FROZEN_FAMILIES)  # sngan: spectral norm's parametrized weights
 def test_freezing_d_in_the_generator_step_trains_the_same_weights(model_id, monkeypatch):
     """ctx.frozen skips D's weight gradients in G's step only: they were cleared before D's own step."""
     def train(frozen: bool) -> dict[str, torch.Tensor]:
-        if model_id == "dcgan-lesions":
-            torch.manual_seed(0)
-            model = zoo.create(model_id, image_size=[16, 16], g_features=8, d_features=8)
-            data = TrainingData({"image": torch.randint(0, 256, (8, 3, 16, 16), dtype=torch.uint8)})
-        else:
-            model = _tiny_i2i(model_id)
-            images = torch.randint(0, 256, (8, 3, 32, 32), generator=torch.Generator().manual_seed(1),
-                                   dtype=torch.uint8)
-            data = TrainingData({"A": images, "B": images.flip(0)})
+        model, data, _ = _tiny_for_frozen(model_id)
         if not frozen:
             monkeypatch.setattr(Trainer, "_frozen", lambda self, net: net)
         trainer = Trainer(model, data, batch_size=2, progress=False)
@@ -358,4 +379,24 @@ def test_freezing_d_in_the_generator_step_trains_the_same_weights(model_id, monk
     plain, frozen = train(False), train(True)
     assert plain.keys() == frozen.keys()
     for key in plain:
-        torch.testing.assert_close(frozen[key], plain[key], msg=key)
+        torch.testing.assert_close(frozen[key], plain[key], rtol=0, atol=0, msg=key)  # bit for bit
+
+
+def test_a_frozen_discriminator_keeps_bf16_autocast():
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    try:
+        model = _tiny_i2i("pix2pix-pws")
+        pairs = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+        trainer = Trainer(model, TrainingData({"A": pairs, "B": pairs.flip(0)}), batch_size=2, progress=False,
+                          accelerator=Accelerator(cpu=True, mixed_precision="bf16"))
+        trainer._wrap()
+        dtypes = []
+        first_conv = next(m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
+        first_conv.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+        trainer._context(0).frozen(model.discriminator)(torch.randn(2, 6, 32, 32, requires_grad=True))
+        assert dtypes == [torch.bfloat16]
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
