@@ -138,7 +138,7 @@ def zoo_register_models(registry):
                 "eczema the output is 64 % closer to the healthy patch than the input (L1 0.040 against 0.109). "
                 "'add' paints red patches along skin creases. Train it at batch 1: a GPU run at batch 4 did "
                 "worse (0.059 inside, 0.054 outside) and worse still when trained longer, while two GPU runs "
-                "at batch 1 matched this one (0.047 and 0.049 inside; README). Lower SWD is closer. Not "
+                "at batch 1 came close to this one (0.047 and 0.049 inside; README). Lower SWD is closer. Not "
                 "for diagnosis."
             ),
         )
