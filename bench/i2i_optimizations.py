@@ -360,7 +360,7 @@ def training_variants(case: str):
     for name, loop in ZOO_BF16_VARIANTS.items():
         v[name] = lambda loop=loop: loop(case)
     if case == "a":
-        v["D not frozen in G step (zoo order)"] = lambda: ref_loop(NoFreezeCycleGAN())
+        v["D not frozen in G step (the zoo before session 8)"] = lambda: ref_loop(NoFreezeCycleGAN())
         v["affine instance norm"] = lambda: ref_loop(build(norm="instance_affine"))
         v["reflect pad in conv"] = lambda: ref_loop(build(padding_type="conv_reflect"))
     else:

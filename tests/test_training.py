@@ -382,21 +382,14 @@ def test_freezing_d_in_the_generator_step_trains_the_same_weights(model_id, monk
         torch.testing.assert_close(frozen[key], plain[key], rtol=0, atol=0, msg=key)  # bit for bit
 
 
-def test_a_frozen_discriminator_keeps_bf16_autocast():
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
-    try:
-        model = _tiny_i2i("pix2pix-pws")
-        pairs = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
-        trainer = Trainer(model, TrainingData({"A": pairs, "B": pairs.flip(0)}), batch_size=2, progress=False,
-                          accelerator=Accelerator(cpu=True, mixed_precision="bf16"))
-        trainer._wrap()
-        dtypes = []
-        first_conv = next(m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
-        first_conv.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
-        trainer._context(0).frozen(model.discriminator)(torch.randn(2, 6, 32, 32, requires_grad=True))
-        assert dtypes == [torch.bfloat16]
-    finally:
-        AcceleratorState._reset_state(reset_partial_state=True)
+def test_a_frozen_discriminator_keeps_bf16_autocast(speed_options):
+    model = _tiny_i2i("pix2pix-pws")
+    pairs = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    trainer = Trainer(model, TrainingData({"A": pairs, "B": pairs.flip(0)}), batch_size=2, progress=False,
+                      **speed_options("bf16_fused"))
+    trainer._wrap()
+    dtypes = []
+    first_conv = next(m for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
+    first_conv.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    trainer._context(0).frozen(model.discriminator)(torch.randn(2, 6, 32, 32, requires_grad=True))
+    assert dtypes == [torch.bfloat16]

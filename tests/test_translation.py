@@ -36,24 +36,6 @@ def stain_fraction(x: torch.Tensor) -> float:
     return ((x - STAIN * 0.9).pow(2).sum(1) < (x - SKIN).pow(2).sum(1)).float().mean().item()
 
 
-@pytest.fixture
-def speed_options():
-    """Trainer options for the fast settings bench/i2i_speed.py measures (bf16 autocast, fused Adam),
-    or none for float32. accelerate keeps one process-wide state: it is reset before and after, so
-    neither an earlier test's setting nor this bf16 one leaks."""
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
-
-    def options(precision: str) -> dict:
-        if precision == "fp32":
-            return {}
-        AcceleratorState._reset_state(reset_partial_state=True)
-        return {"accelerator": Accelerator(cpu=True, mixed_precision="bf16"), "optimizer_options": {"fused": True}}
-
-    yield options
-    AcceleratorState._reset_state(reset_partial_state=True)
-
-
 REFERENCE_GENERATOR = {"g_output": "image", "upsample": "transposed"}  # pytorch-CycleGAN-and-pix2pix's
 
 
