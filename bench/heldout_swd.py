@@ -12,7 +12,7 @@ import argparse
 
 import zoo
 from zoo.data import load_training_data, split_by_group
-from zoo.metrics import sliced_wasserstein
+from zoo.evaluate.metrics import sliced_wasserstein
 
 
 def main() -> None:

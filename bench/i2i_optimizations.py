@@ -153,7 +153,7 @@ def inference_variants(model: str):
         return copy_weights(ref.build_resnet9(ngf, norm, padding_type), base)
 
     def zoo_net():
-        from zoo.i2i import ResnetGenerator
+        from zoo.models.i2i import ResnetGenerator
         return copy_weights(ResnetGenerator(3, 3, ngf, 9, norm="instance").eval(), base)
 
     def cl(net):

@@ -23,7 +23,7 @@ configuration.
                  training: bfloat16 autocast (zoo train --mixed-precision bf16)
   bf16_fused     training: bf16 autocast and fused Adam (optimizer_options={"fused": True})
   compile_bf16   inference: torch.compile of the bfloat16 generator (its compile time is printed apart)
-  int8           inference: zoo.int8.quantize_int8 (output layer float32), calibrated on 8 random
+  int8           inference: zoo.pipelines.int8.quantize_int8 (output layer float32), calibrated on 8 random
                  images (pipe.quantize_int8 / zoo translate --dtype int8; setup time printed apart)
 
 bench/reference_i2i.py runs the standard implementation's networks and steps at the same shapes,
@@ -82,7 +82,7 @@ def run_case(case: str, config: str, steps: int, repeats: int) -> dict:
         x = (torch.rand(1, 3, *model.image_size) * 2 - 1).to(dtype=dtype, memory_format=layout)
         compile_s = None
         if config == "int8":
-            from zoo.int8 import quantize_int8
+            from zoo.pipelines.int8 import quantize_int8
 
             start = time.perf_counter()
             generator = quantize_int8(generator, torch.rand(8, 3, *model.image_size) * 2 - 1)

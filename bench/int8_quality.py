@@ -5,11 +5,11 @@
 
 Each direction is calibrated on the first --calibration faces and measured on the next --images:
 clean faces for "add"; for "remove", the same faces with a synthetic port-wine stain
-(zoo.domains.add_port_wine_stain), the domain cyclegan-pws learned from. Prints one JSON line per
+(zoo.data.domains.add_port_wine_stain), the domain cyclegan-pws learned from. Prints one JSON line per
 direction and variant: the median over images of the mean and largest absolute difference (grey
 levels of 255) and of the PSNR to the float32 output, next to the model's own mean change to its
 input, for scale. Variants: bfloat16 weights and input; int8 with the output layer in float32
-(the default of zoo.int8); int8 throughout.
+(the default of zoo.pipelines.int8); int8 throughout.
 """
 
 import argparse
@@ -22,9 +22,9 @@ import torch
 
 import zoo
 from zoo.data import list_images
-from zoo.domains import add_port_wine_stain
-from zoo.images import read_image, to_model
-from zoo.int8 import quantize_int8
+from zoo.data.domains import add_port_wine_stain
+from zoo.data.images import read_image, to_model
+from zoo.pipelines.int8 import quantize_int8
 
 
 def faces(folder: Path, n: int, size: tuple[int, int]) -> torch.Tensor:

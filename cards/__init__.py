@@ -1,4 +1,4 @@
 """Model card templates (Hugging Face model card format, Jinja2 with YAML front matter).
 
-Installed as ``medgan_zoo_cards``; rendered by :func:`zoo.cards.render_model_card`.
+Installed as ``medgan_zoo_cards``; rendered by :func:`zoo.hub.cards.render_model_card`.
 """

@@ -3,8 +3,9 @@
     python scripts/embed_run.py runs/sngan/model sngan-lesions
     python scripts/embed_run.py runs/cyclegan-pws/model cyclegan-pws --half   # float16 file, half the size
 
-The entry (its ModelSpec) must already say ``trained=True`` and state the training data, the
-command and the measured metrics: the card is rendered from it. Only the inference networks are
+The entry's card facts (``plugins/<family>/cards/<id>.yaml``) must already say ``trained: true``,
+state the training data, the command and the measured metrics, and carry a changelog entry for the
+new weights' version: the card is rendered from them. Only the inference networks are
 embedded (no discriminator), to keep the package small.
 """
 
@@ -24,8 +25,8 @@ def main() -> None:
     args = parser.parse_args()
     spec = zoo.info(args.model_id)
     if spec.weights is None or not spec.trained:
-        raise SystemExit(f"{args.model_id}: set weights= and trained=True (with its data, command, metrics) "
-                         "in its ModelSpec first")
+        raise SystemExit(f"{args.model_id}: give it an embedded-weights folder and set trained: true (with its "
+                         "data, command, metrics and a changelog entry) in its cards/<id>.yaml first")
     model = zoo.load(args.run_model).model
     same = json.loads(json.dumps(model.config)) == json.loads(json.dumps(spec.config))  # tuples vs lists
     if model.family != spec.family or not same:

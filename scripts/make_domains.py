@@ -4,7 +4,7 @@
         --out data/synthetic --size 128 --seed 0
 
 There are no public PWS or eczema photo sets, so these domains are drawn procedurally
-(zoo.domains) onto real photos. OUT gets, each with a DATA_CARD.md:
+(zoo.data.domains) onto real photos. OUT gets, each with a DATA_CARD.md:
 
   pws-unpaired/A, B        clean faces / stained faces, disjoint halves      (cyclegan-pws);
                            each B face with --stains-per-face K (4) different stains
@@ -37,10 +37,10 @@ import torch
 from tqdm.auto import tqdm
 
 from zoo.data import list_images
-from zoo.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
+from zoo.data.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
 from zoo.errors import ImageInputError
-from zoo.images import match_channels, read_image, resize, to_pil
-from zoo.patches import extract_patches
+from zoo.data.images import match_channels, read_image, resize, to_pil
+from zoo.data.patches import extract_patches
 
 DATASETS = ("pws-unpaired", "pws-paired", "pws-removal-check", "eczema-masked", "eczema-unpaired",
             "eczema-removal-check")
@@ -54,7 +54,7 @@ CARD = """# {title}: SYNTHETIC data
 
 {what}
 
-- Made by `scripts/make_domains.py` (medgan-zoo), procedural overlays from `zoo.domains`
+- Made by `scripts/make_domains.py` (medgan-zoo), procedural overlays from `zoo.data.domains`
   (stain / eczema drawn with a seeded generator, with the mask of where it was drawn).
 - Command: `{command}`
 - Seed: {seed}; image size {size} px; skin patch size {patch_size} px.

@@ -24,6 +24,36 @@ import toy_plugin  # noqa: E402
 pytest_plugins = ["hub_server"]
 
 
+def tiny(model_id: str, **overrides):
+    """The registry's small, fast version of ``model_id`` (its ModelSpec.tiny), seeded."""
+    torch.manual_seed(0)
+    return zoo.create(model_id, **{**zoo.info(model_id).tiny, **overrides})
+
+
+def raw_batch(model, n: int, seed: int = 0) -> dict:
+    """n random samples in the TrainingData layout of the model's task (uint8 images, 0/255 masks)."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def image():
+        return torch.randint(0, 256, (n, model.channels, *model.image_size), generator=gen, dtype=torch.uint8)
+
+    if model.task in ("unpaired-translation", "paired-translation"):
+        return {"A": image(), "B": image()}
+    if model.task == "masked-edit":
+        mask = (torch.rand(n, 1, *model.image_size, generator=gen) > 0.7).to(torch.uint8) * 255
+        return {"image": image(), "mask": mask, "healthy": image()}
+    if model.task == "class-conditional":
+        return {"image": image(), "label": torch.arange(n) % len(model.config["class_names"])}
+    return {"image": image()}
+
+
+def pytest_collection_modifyitems(config, items):
+    # A slow test gets a time limit of its own (pytest-timeout) unless it sets one.
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(300))
+
+
 @pytest.fixture
 def toys():
     """The toy plugin registered in the process-wide registry for one test."""

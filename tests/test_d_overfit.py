@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 import zoo
+from conftest import raw_batch, tiny
 from test_learning import synthetic_lesions
 from zoo.data import TrainingData
 from zoo.errors import ZooError
@@ -15,38 +16,15 @@ from zoo.training import DiscriminatorMonitor, Trainer, to_model_batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-TINY = {  # per task: constructor overrides that make every family small and fast
-    "unconditional": {"image_size": 16, "g_features": 16, "d_features": 16},
-    "class-conditional": {"image_size": 16, "g_features": 16, "d_features": 16},
-    "unpaired-translation": {"image_size": 32, "g_features": 8, "g_blocks": 1, "d_features": 8},
-    "paired-translation": {"image_size": 32, "g_features": 8, "d_features": 8},
-    "masked-edit": {"image_size": 32, "g_features": 8, "d_features": 8},
-}
-
 
 def u8(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] -> uint8, as TrainingData holds images."""
     return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-def raw_batch(model, n: int) -> dict[str, torch.Tensor]:
-    """n random samples in the family's TrainingData layout."""
-    gen = torch.Generator().manual_seed(0)
-    image = lambda: torch.randint(0, 256, (n, model.channels, *model.image_size), generator=gen, dtype=torch.uint8)
-    if model.task in ("unpaired-translation", "paired-translation"):
-        return {"A": image(), "B": image()}
-    if model.task == "masked-edit":
-        mask = (torch.rand(n, 1, *model.image_size, generator=gen) > 0.7).to(torch.uint8) * 255
-        return {"image": image(), "mask": mask, "healthy": image()}
-    if model.task == "class-conditional":
-        return {"image": image(), "label": torch.arange(n) % len(model.config["class_names"])}
-    return {"image": image()}
-
-
 @pytest.mark.parametrize("model_id", zoo.list_models())
 def test_every_family_scores_its_reals_without_a_trace(model_id):
-    torch.manual_seed(0)
-    model = zoo.create(model_id, **TINY[zoo.info(model_id).task]).train()  # training mode, as in the loop
+    model = tiny(model_id).train()  # training mode, as in the loop
     batch = to_model_batch(raw_batch(model, 5), model.device, model.dtype)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     score = model.discriminator_score(batch)
@@ -57,8 +35,7 @@ def test_every_family_scores_its_reals_without_a_trace(model_id):
 
 
 def test_acgan_scores_with_its_real_fake_logit_only():
-    torch.manual_seed(0)
-    model = zoo.create("acgan-lesions", **TINY["class-conditional"])
+    model = tiny("acgan-lesions", g_features=16, d_features=16)
     batch = to_model_batch(raw_batch(model, 4), model.device, model.dtype)
     assert torch.allclose(model.discriminator_score(batch), model.discriminator(batch["image"])[:, 0].detach())
 
@@ -83,6 +60,7 @@ def overfit_run(train_images: int, tmp_path=None) -> DiscriminatorMonitor:
     return monitor
 
 
+@pytest.mark.slow
 def test_d_overfits_a_tiny_training_set_and_the_monitor_shows_it(tmp_path):
     small = overfit_run(8)
     gaps = [r["d_gap"] for r in small.history]
@@ -145,7 +123,7 @@ def lesion_folder(tmp_path_factory):
 def test_cli_logs_writes_and_resumes_the_curves(lesion_folder, tmp_path, monkeypatch):
     from accelerate import Accelerator
 
-    from zoo.train import main
+    from zoo.cli.train import main
 
     logged = []
     real_log = Accelerator.log
@@ -168,7 +146,7 @@ def test_cli_logs_writes_and_resumes_the_curves(lesion_folder, tmp_path, monkeyp
 
 
 def test_cli_without_holdout_is_a_clear_error(lesion_folder, tmp_path, capsys):
-    from zoo.train import main
+    from zoo.cli.train import main
 
     argv = ["--model", "dcgan-lesions", "--data", str(lesion_folder), "--out", str(tmp_path / "run"),
             "--d-overfit-every", "10", "--log-with", "none", "--no-progress"]

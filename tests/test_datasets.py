@@ -9,8 +9,8 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 
 import zoo
 from zoo.data import TrainingData
-from zoo.datasets import item_seed
-from zoo.latents import seeded_generator
+from zoo.data.datasets import item_seed
+from zoo.models.latents import seeded_generator
 
 PER_CLASS = {"mel": 5, "df": 3, "vasc": 0}
 
@@ -157,10 +157,10 @@ def test_an_unconditional_model_is_refused():
 
 
 def test_a_cuda_model_in_a_worker_is_a_clear_error(model, monkeypatch):
-    import zoo.datasets
+    import zoo.data.datasets
 
     monkeypatch.setattr(type(model), "device", property(lambda self: torch.device("cuda")))
-    monkeypatch.setattr(zoo.datasets, "get_worker_info", lambda: object())
+    monkeypatch.setattr(zoo.data.datasets, "get_worker_info", lambda: object())
     with pytest.raises(RuntimeError, match="num_workers=0"):
         zoo.synthetic_dataset(model, {"df": 1})[0]
 

@@ -14,8 +14,8 @@ from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCapt
 
 from zoo.data import load_training_data
 from zoo.errors import ImageInputError, MissingExtraError
-from zoo.dicom import is_dicom_file
-from zoo.images import read_image
+from zoo.data.dicom import is_dicom_file
+from zoo.data.images import read_image
 
 
 def dicom(pixels, bits=12, pi="MONOCHROME2", slope=None, intercept=None, signed=False, frames=None, rgb=False):

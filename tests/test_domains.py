@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from zoo.data import load_training_data
-from zoo.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
+from zoo.data.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
 from zoo.errors import ImageInputError
-from zoo.images import to_pil
-from zoo.patches import extract_patches
+from zoo.data.images import to_pil
+from zoo.data.patches import extract_patches
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest)
 

@@ -228,6 +228,7 @@ def test_no_file_names_both_ways_where_to_get_one_and_what_needs_none(monkeypatc
         assert part in text
 
 
+@pytest.mark.slow
 def test_fid_inception_state_dict_loads_from_pth_and_safetensors(tmp_path):
     torch.manual_seed(0)
     net = FIDInceptionV3()

@@ -113,9 +113,14 @@ class _Checkerboard(_Identity):
 
 class _PaintLesion(_Identity):
     """An adder that paints the dark lesion colour into the mask (``prefill``: its input is the
-    lesion image with the lesion smoothed away)."""
+    lesion image with the lesion smoothed away, as the mask editors' edit_inputs give it)."""
 
-    config = {"direction": "add", "prefill": True}
+    default_mode = "add"
+
+    def edit_inputs(self, batch, mode):
+        from zoo.models.i2i import edit_inputs
+
+        return edit_inputs(batch, mode, prefill=True)
 
     def edit(self, x, mask, mode):
         return x * (1 - mask) + (0.2 * 2 - 1) * mask
@@ -132,7 +137,7 @@ def test_addition_is_scored_against_the_lesion_its_mask_was_traced_around():
     assert painted["input_to_lesion_colour"] > 0.4  # the smoothed-away lesion is skin-coloured
     assert painted["added_to_lesion_colour"] < 0.05  # (the grown mask's edge pixels were skin)
     assert painted["lesion_detail"] > 0 and "added_detail" in painted
-    unchanged = masked_edit_metrics(type("_Keep", (_Identity,), {"config": _PaintLesion.config})(), data,
+    unchanged = masked_edit_metrics(type("_Keep", (_Identity,), {"default_mode": "add", "edit_inputs": _PaintLesion.edit_inputs})(), data,
                                     progress=False)
     assert unchanged["added_to_lesion_colour"] == pytest.approx(unchanged["input_to_lesion_colour"])
 

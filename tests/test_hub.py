@@ -100,6 +100,7 @@ def test_hub_errors_are_explained(fake_hub, tmp_path):
     assert not any(r.path.endswith("generator.bin") for r in fake_hub.requests)
 
 
+@pytest.mark.slow
 def test_cli_push_respects_hf_endpoint(fake_hub, tmp_path):
     folder = tmp_path / "mine"
     small_dcgan(5).save_pretrained(folder)

@@ -1,4 +1,4 @@
-"""int8 inference (zoo.int8): close to float32, really quantized, wired into pipelines and the CLI.
+"""int8 inference (zoo.pipelines.int8): close to float32, really quantized, wired into pipelines and the CLI.
 
 Each quantization exports and compiles (10-20 s), so the tests share what they can. How close a
 *trained* generator stays is measured by bench/int8_quality.py (README).
@@ -12,8 +12,8 @@ from torch._dynamo.utils import counters
 
 import zoo
 from zoo.cli import main
-from zoo.i2i import ResnetGenerator
-from zoo.int8 import output_layer, quantize_int8
+from zoo.models.i2i import ResnetGenerator
+from zoo.pipelines.int8 import output_layer, quantize_int8
 
 pytest.importorskip("torchao")
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest)
@@ -35,6 +35,7 @@ def quantized():
     return generator, int8, before, prepacked
 
 
+@pytest.mark.slow
 def test_int8_output_is_close_to_float_but_quantized(quantized):
     generator, int8, before, prepacked = quantized
     x = _images(3, seed=2)  # not seen in calibration
@@ -51,6 +52,7 @@ def test_int8_output_is_close_to_float_but_quantized(quantized):
     assert generator.training  # ... and still in the mode it was in
 
 
+@pytest.mark.slow
 def test_int8_quantizes_a_residual_generator_with_resize_upsampling():
     torch.manual_seed(0)
     generator = ResnetGenerator(3, 3, features=8, blocks=2, upsample="resize", output="residual").eval()
@@ -67,6 +69,7 @@ def test_int8_quantizes_a_residual_generator_with_resize_upsampling():
     assert prepacked == sum(isinstance(m, torch.nn.Conv2d) for m in generator.modules()) - 1
 
 
+@pytest.mark.slow
 def test_int8_takes_any_cpu_input_form_without_recompiling(quantized):
     _, int8, _, _ = quantized
     x = _images(2, seed=3)
@@ -97,6 +100,7 @@ def test_int8_refuses_what_it_cannot_run(quantized):
         output_layer(torch.nn.ReLU())
 
 
+@pytest.mark.slow
 def test_pipeline_runs_one_direction_in_int8_and_keeps_sizes():
     torch.manual_seed(0)
     # The reference generator: an untrained residual one (the id's default) returns its input exactly.
@@ -120,6 +124,7 @@ def test_pipeline_runs_one_direction_in_int8_and_keeps_sizes():
     assert all(torch.equal(a, b) for a, b in zip(pipe(faces, direction="remove").tensors, floats["remove"]))
 
 
+@pytest.mark.slow
 def test_cli_translates_in_int8_calibrating_on_its_inputs(tmp_path, capsys):
     torch.manual_seed(0)
     zoo.create("pix2pix-pws", image_size=32, g_features=8, d_features=8).save_pretrained(tmp_path / "m")

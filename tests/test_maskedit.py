@@ -63,6 +63,7 @@ def test_registered_ids_and_defaults():
     assert "synthetic eczema" in zoo.info("eczema-add").modality
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("direction, upsample", [("remove", "transposed"), ("add", "transposed"), ("remove", "resize")])
 def test_learns_to_edit_inside_and_keep_outside(direction, upsample):
     torch.manual_seed(0)
@@ -83,6 +84,7 @@ def test_learns_to_edit_inside_and_keep_outside(direction, upsample):
     assert outside < 0.05
 
 
+@pytest.mark.slow
 def test_prefill_add_learns_from_lesion_images_alone():
     """With ``prefill`` an adder needs no healthy images: it trains on each lesion image with its
     lesion smoothed away and learns to paint the lesion back; on unseen healthy skin it then paints
@@ -103,7 +105,7 @@ def test_prefill_add_learns_from_lesion_images_alone():
 
 
 def test_prefill_models_edit_a_grown_mask_and_add_to_the_smoothed_lesion_image():
-    from zoo.i2i import edit_inputs, smooth_fill
+    from zoo.models.i2i import edit_inputs, smooth_fill
 
     batch = synthetic(4, size=50)
     del batch["healthy"]
@@ -140,7 +142,7 @@ def test_tanh_bound_keeps_the_gradient_that_clamping_loses():
 
 
 def test_smooth_fill_fills_from_the_surroundings_and_keeps_the_rest():
-    from zoo.i2i import smooth_fill
+    from zoo.models.i2i import smooth_fill
 
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 3, 45, 61, generator=gen) * 2 - 1
@@ -224,7 +226,7 @@ def test_healthy_folder_is_loaded_and_cycled(tmp_path):
 
 def test_healthy_cells_are_those_whose_whole_receptive_field_misses_the_lesion():
     from medgan_zoo_plugins.maskedit.model import touches
-    from zoo.i2i import receptive_field
+    from zoo.models.i2i import receptive_field
 
     assert [receptive_field(n) for n in (1, 2, 3)] == [16, 34, 70]  # 70: the 70x70 PatchGAN
     mask = torch.zeros(1, 1, 32, 32)
@@ -251,8 +253,8 @@ def _redness(x: torch.Tensor, mask: torch.Tensor) -> float:
 def test_embedded_eczema_editors_work_on_fresh_synthetic_skin(seed):
     """The embedded weights, on skin they never saw: removal brings the masked area back toward
     healthy redness, addition makes it redder, and outside the mask nothing changes."""
-    from zoo.domains import add_eczema
-    from zoo.images import to_pil
+    from zoo.data.domains import add_eczema
+    from zoo.data.images import to_pil
 
     eczema, mask = add_eczema(_plain_skin(seed), seed=seed)
     healthy = _plain_skin(100 + seed)
@@ -281,7 +283,7 @@ def test_embedded_lesion_editors_work_on_a_drawn_lesion():
     """The embedded PH2 weights on skin they never saw (a drawn brown disc on plain skin, no
     dermoscope vignette): removal brings the masked colour most of the way back to the skin,
     addition darkens plain skin toward a lesion's brown, and outside the mask nothing changes."""
-    from zoo.images import to_pil
+    from zoo.data.images import to_pil
 
     skin, mask = _plain_skin(0), _disc()
     lesion = skin * (1 - mask) + torch.tensor([0.45, 0.3, 0.22]).view(3, 1, 1) * mask

@@ -10,6 +10,7 @@ import torch
 from huggingface_hub import ModelCard
 
 import zoo
+from conftest import tiny
 from zoo.pipelines import pipeline_for
 
 TOY_IDS = ["toy-conditional", "toy-edit", "toy-translate"]
@@ -36,24 +37,23 @@ def run(pipe, seed=1):
 
 
 def test_create_run_save_load_identical(model_id, tmp_path):
-    torch.manual_seed(0)
-    model = zoo.create(model_id)
+    model = tiny(model_id)
     spec = zoo.info(model_id)
-    assert model.config == spec.config  # constructor arguments recorded as the config
+    assert model.config == {**spec.config, **spec.tiny}  # constructor arguments recorded as the config
     out = run(pipeline_for(model))
     tensors = out.tensors if isinstance(out.tensors, list) else list(out.tensors)
     for image, t in zip(out.images, tensors, strict=True):
         assert torch.isfinite(t).all() and 0 <= t.min() and t.max() <= 1
         assert image.size == (t.shape[-1], t.shape[-2])
     if spec.task in ("unconditional", "class-conditional"):
-        assert tuple(out.tensors.shape) == (3, spec.channels, *spec.image_size)
+        assert tuple(out.tensors.shape) == (3, model.channels, *model.image_size)
 
     model.save_pretrained(tmp_path)
     files = sorted(p.name for p in tmp_path.iterdir())
     assert files == sorted(["config.json", "README.md"] + [f"{n}.safetensors" for n in model.networks()])
     config = json.loads((tmp_path / "config.json").read_text())
     assert (config["model_id"], config["family"], config["task"]) == (model_id, spec.family, spec.task)
-    assert all(config[k] == json.loads(json.dumps(v)) for k, v in spec.config.items())
+    assert all(config[k] == json.loads(json.dumps(v)) for k, v in model.config.items())
 
     loaded = zoo.load(str(tmp_path))
     assert loaded.model.model_id == model_id and type(loaded.model) is type(model)
@@ -135,15 +135,37 @@ def test_cards_follow_the_weights_not_just_the_id(tmp_path):
     created = zoo.create("dcgan-lesions", image_size=(16, 16))
     card = str(created.generate_model_card())
     assert "**Untrained.**" in card and "None: these weights are an untrained initialisation." in card
-    # trained by the user: no untrained banner, no borrowed training data; the uploader states it
-    created.train()
-    created.eval()
+    # trained by the user (the Trainer marks it): no untrained banner, no borrowed training data
+    created.mark_trained()
     card = str(created.generate_model_card())
     assert "**Untrained.**" not in card and zoo.info("dcgan-lesions").training_data not in card
     assert "Not stated by the uploader" in card
     created.save_pretrained(tmp_path, model_card_kwargs={"training_data": "400 lesions of our clinic"})
     reloaded = zoo.load(str(tmp_path))
     assert reloaded.model.trained and "400 lesions of our clinic" in (tmp_path / "README.md").read_text()
+
+
+def test_train_and_eval_modes_change_no_provenance(tmp_path):
+    """Switching layer modes is not training: the card keeps the registry's facts and no absent
+    (randomly initialised) discriminator is saved as if it were trained."""
+    model = zoo.load("sngan-lesions").model
+    assert "discriminator" in model.absent_networks
+    model.train()
+    model.eval()
+    assert model.registry_weights and not model.absent_networks.isdisjoint({"discriminator"})
+    assert zoo.info("sngan-lesions").training_data in str(model.generate_model_card())
+    model.save_pretrained(tmp_path)
+    assert not (tmp_path / "discriminator.safetensors").exists()
+    assert zoo.info("sngan-lesions").training_data in (tmp_path / "README.md").read_text()
+
+
+def test_the_trainer_sets_provenance_when_it_takes_the_model():
+    from zoo.training import train_steps
+
+    model = zoo.load("sngan-lesions").model
+    train_steps(model, torch.rand(4, 3, 64, 64) * 2 - 1, steps=0, batch_size=4, progress=False)
+    assert model.trained and not model.registry_weights and not model.absent_networks
+    assert zoo.info("sngan-lesions").training_data not in str(model.generate_model_card())
 
 
 def test_saving_again_into_a_folder_replaces_old_files(tmp_path):
@@ -174,7 +196,7 @@ def test_measured_metrics_go_to_model_index(tmp_path):
 @pytest.mark.parametrize("size", [(287, 508), (45, 70), (33, 17), (128, 256)])
 @pytest.mark.parametrize("model_id", [m for m in zoo.list_models(task="unconditional")])
 def test_odd_sizes_come_out_exact(model_id, size):
-    model = zoo.create(model_id, image_size=size, g_features=16, d_features=16)
+    model = tiny(model_id, image_size=size, g_features=16, d_features=16)
     images = model.generate(torch.randn(2, model.config["latent_dim"]))
     assert tuple(images.shape) == (2, model.channels, *size)
     assert model.discriminator(images).shape == (2,)

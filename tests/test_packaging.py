@@ -6,9 +6,12 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_wheel_contents(tmp_path):
     # Build from a copy so the test never writes build/ folders into the checkout.
     source = tmp_path / "src"
@@ -26,10 +29,14 @@ def test_wheel_contents(tmp_path):
         "medgan_zoo_plugins/dcgan/embedded-weights/dcgan-lesions/README.md",
         "medgan_zoo_plugins/sngan/embedded-weights/sngan-lesions/generator.safetensors",
         "medgan_zoo_plugins/wgan_gp/__init__.py",
+        "medgan_zoo_plugins/wgan_gp/cards/wgan-gp-dental.yaml",
+        "medgan_zoo_plugins/tasks/__init__.py",
+        *(f"zoo/{sub}/__init__.py" for sub in ("models", "hub", "pipelines", "data", "training", "cli", "evaluate")),
     ):
         assert required in names, required
     assert not any(n.startswith(("plugins/", "cards/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[medgan_zoo]" in text and "dcgan = medgan_zoo_plugins.dcgan" in text
+    assert "tasks = medgan_zoo_plugins.tasks" in text
     assert "zoo = zoo.cli:main" in text

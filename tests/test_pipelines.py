@@ -23,7 +23,7 @@ def test_seed_reproducible_across_batch_sizes(dcgan):
 
 
 def test_truncation_bounds_latents_and_narrows_samples(dcgan):
-    from zoo.latents import sample_normal, seeded_generator
+    from zoo.models.latents import sample_normal, seeded_generator
 
     z = sample_normal((4000, 100), seeded_generator(0), truncation=0.5)
     assert z.abs().max() <= 0.5 and z.std() < 0.35  # N(0,1) truncated to [-0.5, 0.5] has std 0.28
@@ -211,7 +211,7 @@ def test_interpolation_steps_and_empty_labels_are_checked(dcgan, toys):
 
 
 def test_truncation_sweep_keeps_each_sample(dcgan):
-    from zoo.latents import sample_normal, seeded_generator
+    from zoo.models.latents import sample_normal, seeded_generator
 
     full = sample_normal((64, 100), seeded_generator(9))
     cut = sample_normal((64, 100), seeded_generator(9), truncation=1.0)

@@ -189,3 +189,89 @@ def test_family_without_image_size_is_skipped_not_fatal(tmp_path, monkeypatch):
 
 def test_none_filters_are_ignored():
     assert zoo.list_models(task=None, family="dcgan") == ["dcgan-lesions"]
+
+
+# -- tasks, hook checking, card facts --------------------------------------------------------------
+
+def test_builtin_tasks_come_from_a_plugin_like_any_other():
+    registry = Registry.from_entry_points()
+    assert registry.tasks() == ["class-conditional", "masked-edit", "paired-translation", "unconditional",
+                                "unpaired-translation"]
+    assert {registry.task(name).plugin for name in registry.tasks()} == {"tasks"}
+    assert registry.task("masked-edit").inputs == "image+mask" and registry.task("class-conditional").labelled
+
+
+def test_blocking_the_task_plugin_skips_every_family_that_needs_it(monkeypatch):
+    monkeypatch.setenv(BLOCK_ENV, "tasks")
+    with pytest.warns(zoo.PluginWarning, match="'dcgan'.*task 'unconditional', which no installed plugin registers"):
+        registry = Registry.from_entry_points()
+    assert registry.list_models() == [] and registry.tasks() == []
+
+
+def test_a_misspelled_hook_is_a_warning_naming_the_plugin_and_the_hook(tmp_path, monkeypatch):
+    source = GOOD.replace("def zoo_register_models(", "def zoo_register_model(")
+    make_distribution(tmp_path, "zoo_typo", {"zoo_typo": source.format(id="typo-model", modality="x")},
+                      {"typo": "zoo_typo"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(zoo.PluginWarning, match=r"plugin 'typo'.*'zoo_register_model' \(did you mean "
+                                               r"'zoo_register_models'\?\)"):
+        registry = Registry.from_entry_points()
+    assert "typo" in registry.skipped and "dcgan-lesions" in registry
+
+
+def test_a_third_party_task_is_registered_and_its_models_served(tmp_path, monkeypatch):
+    source = """
+        import torch
+        from zoo.plugin import TaskSpec, ModelSpec, UnconditionalPipeline, hookimpl, read_images, generation_grid
+        from medgan_zoo_plugins.dcgan.model import DCGAN
+
+        class Sketch(DCGAN):
+            task = "sketch"
+
+        @hookimpl
+        def zoo_register_tasks(registry):
+            registry.register(TaskSpec(name="sketch", pipeline=UnconditionalPipeline, pipeline_tag="x",
+                                       read_data=read_images, sample_grid=generation_grid, inputs="noise",
+                                       usage=lambda model: ("out = pipe(2)", f"zoo generate {model.model_id} -o x/")))
+
+        @hookimpl
+        def zoo_register_models(registry):
+            registry.register(ModelSpec(id="sketch-model", model_class=Sketch, modality="x",
+                                        defaults={"image_size": (16, 16)}))
+    """
+    make_distribution(tmp_path, "zoo_sketch", {"zoo_sketch": source}, {"sketch": "zoo_sketch"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry.from_entry_points()
+    assert registry.task("sketch").plugin == "sketch" and registry.list_models(task="sketch") == ["sketch-model"]
+
+
+def test_unknown_task_names_the_registered_ones():
+    with pytest.raises(zoo.UnknownModelError, match="unknown task 'segmentation'.*masked-edit"):
+        zoo.get_registry().task("segmentation")
+
+
+def test_every_card_facts_file_follows_the_schema():
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    schema = json.loads((root / "cards" / "card-facts.schema.json").read_text())
+    files = sorted(root.glob("plugins/*/cards/*.yaml"))
+    assert {f.stem for f in files} == set(zoo.list_models())  # one file per built-in id, no stray ones
+    for path in files:
+        facts = yaml.safe_load(path.read_text())
+        jsonschema.validate(facts, schema)
+        assert facts["id"] == path.stem and facts["changelog"][0]["version"] == facts["version"]
+        assert zoo.info(path.stem).version == facts["version"]
+
+
+def test_card_facts_errors_name_the_file_and_field(tmp_path):
+    from zoo.hub.facts import read_card_facts
+
+    path = tmp_path / "x.yaml"
+    path.write_text("id: x\nversion: 1.0.0\n")
+    with pytest.raises(zoo.ConfigError, match=r"x.yaml: missing \[.*'modality'"):
+        read_card_facts(path)

@@ -6,7 +6,9 @@ import pytest
 import torch
 
 import zoo
-from zoo.sweeps import DEFAULT_THRESHOLDS, truncation_sweep
+from zoo.evaluate import truncation_sweep
+
+THRESHOLDS = (None, 1.0, 0.7, 0.5, 0.3, 0.1, 0.01)
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +22,8 @@ def spread(images: torch.Tensor) -> torch.Tensor:
 
 
 def test_diversity_falls_strictly_as_the_threshold_falls(dcgan):
-    rows = truncation_sweep(dcgan, spread, num_images=32)
-    assert [r["truncation"] for r in rows] == list(DEFAULT_THRESHOLDS) == [None, 1.0, 0.7, 0.5, 0.3, 0.1, 0.01]
+    rows = truncation_sweep(dcgan, spread, THRESHOLDS, num_images=32)
+    assert [r["truncation"] for r in rows] == list(THRESHOLDS)
     values = [r["value"] for r in rows]
     assert all(isinstance(v, float) for v in values)  # plain numbers: the rows serialise as they are
     json.dumps(rows)
@@ -44,5 +46,5 @@ def test_class_conditional_pipelines_sweep_too_and_mistakes_are_named(toys, dcga
         truncation_sweep(dcgan, "fid")
     with pytest.raises(TypeError, match="needs a generation pipeline"):
         truncation_sweep(zoo.pipeline_for(zoo.create("toy-translate")), spread)
-    with pytest.raises(ValueError, match="truncation must be > 0"):
+    with pytest.raises(ValueError, match="each threshold must be a positive number"):
         truncation_sweep(dcgan, spread, thresholds=(0,), num_images=1)

@@ -15,6 +15,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 import zoo
+from conftest import raw_batch, tiny
 from test_learning import synthetic_lesions
 from zoo.data import TrainingData
 from zoo.training import Trainer
@@ -124,7 +125,7 @@ def test_class_conditional_training_draws_every_class_equally_often():
 
 def test_divergence_guard_stops_and_keeps_the_last_good_checkpoint(lesion_folder, tmp_path, monkeypatch, capsys):
     from medgan_zoo_plugins.dcgan.model import DCGAN
-    from zoo.train import main
+    from zoo.cli.train import main
 
     real_step = DCGAN.training_step
 
@@ -142,7 +143,7 @@ def test_divergence_guard_stops_and_keeps_the_last_good_checkpoint(lesion_folder
 
 
 def test_run_exports_a_bundle_with_card_samples_and_logs(lesion_folder, tmp_path):
-    from zoo.train import main
+    from zoo.cli.train import main
 
     argv = [*SMALL, "--data", str(lesion_folder), "--out", str(tmp_path), "--steps", "12", "--sample-every", "6",
             "--checkpoint-every", "4", "--keep", "2", "--ema", "0.9", "--augment", "translation,color"]
@@ -162,6 +163,7 @@ def run_train(out: Path, data: Path, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_ends_with_the_same_weights(lesion_folder, tmp_path):
     common = ["--steps", "300", "--checkpoint-every", "40", "--ema", "0.95", "--augment", "translation,cutout"]
     straight = run_train(tmp_path / "straight", lesion_folder, *common)
@@ -182,6 +184,7 @@ def test_sigkill_then_resume_ends_with_the_same_weights(lesion_folder, tmp_path)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_two_processes_on_cpu_match_one(lesion_folder, tmp_path):
     # Without batch norm, 2 processes x 8 samples must follow 1 process x 16 up to float rounding
     # (DDP averages the per-process mean gradients: the global mean).
@@ -204,6 +207,7 @@ def test_two_processes_on_cpu_match_one(lesion_folder, tmp_path):
     assert distance(a, b) < 1e-3 < 0.5 < distance(c, b)
 
 
+@pytest.mark.slow
 def test_bf16_mixed_precision_on_cpu(lesion_folder, tmp_path):
     run = run_train(tmp_path / "bf16", lesion_folder, "--steps", "3", "--mixed-precision", "bf16")
     out = run.communicate()[0]
@@ -213,7 +217,7 @@ def test_bf16_mixed_precision_on_cpu(lesion_folder, tmp_path):
 
 
 def test_a_family_can_take_several_real_batches_per_step():
-    from zoo.gan import UnconditionalGAN
+    from zoo.models.gan import UnconditionalGAN
 
     seen = []
 
@@ -260,7 +264,7 @@ def test_ema_warms_up_instead_of_keeping_the_initial_weights():
 
 
 def test_resume_with_another_setup_and_bad_options_are_clear_errors(lesion_folder, tmp_path, capsys):
-    from zoo.train import main
+    from zoo.cli.train import main
 
     base = [*SMALL, "--data", str(lesion_folder), "--out", str(tmp_path), "--steps", "2", "--checkpoint-every", "1"]
     assert main(base) == 0
@@ -281,7 +285,7 @@ def test_a_class_conditional_model_trains_on_the_users_own_classes(tmp_path):
     import json
 
     from test_learning import synthetic_labelled_lesions
-    from zoo.train import main
+    from zoo.cli.train import main
 
     data = tmp_path / "data"
     (data / "images").mkdir(parents=True)
@@ -303,7 +307,7 @@ def test_a_class_conditional_model_trains_on_the_users_own_classes(tmp_path):
 
 
 def test_zoo_train_load_size_trains_on_random_crops(lesion_folder, tmp_path, capsys):
-    from zoo.train import main
+    from zoo.cli.train import main
 
     base = [*SMALL, "--data", str(lesion_folder), "--steps", "2", "--set", "image_size=[8,8]"]
     assert main([*base, "--out", str(tmp_path / "crop"), "--load-size", "16"]) == 0  # 16 px files, 8 px crops
@@ -334,20 +338,13 @@ def test_frozen_network_passes_gradients_to_its_input_and_computes_none_for_its_
 
 
 def _tiny_for_frozen(model_id: str):
-    """(model, data, its discriminators' names) small enough for a few CPU steps."""
-    gen = torch.Generator().manual_seed(1)
-    if model_id in ("cyclegan-pws", "pix2pix-pws"):
-        images = torch.randint(0, 256, (8, 3, 32, 32), generator=gen, dtype=torch.uint8)
-        names = ["discriminator_a", "discriminator_b"] if model_id == "cyclegan-pws" else ["discriminator"]
-        return _tiny_i2i(model_id), TrainingData({"A": images, "B": images.flip(0)}), names
-    torch.manual_seed(0)
-    channels = 1 if model_id == "wgan-gp-dental" else 3
-    model = zoo.create(model_id, image_size=[16, 16], g_features=8, d_features=8)
-    return model, TrainingData({"image": torch.randint(0, 256, (8, channels, 16, 16), generator=gen,
-                                                       dtype=torch.uint8)}), ["discriminator"]
+    """(model, data, its discriminators' names): the registry's tiny model of the id and random data."""
+    model = tiny(model_id)
+    data = TrainingData(raw_batch(model, 8, seed=1))
+    return model, data, [n for n in model.networks() if n not in model.inference_networks]
 
 
-FROZEN_FAMILIES = ["cyclegan-pws", "pix2pix-pws", "dcgan-lesions", "sngan-lesions", "wgan-gp-dental"]
+FROZEN_FAMILIES = zoo.list_models()  # every family: its generator step runs its discriminators frozen
 
 
 @pytest.mark.parametrize("model_id", FROZEN_FAMILIES)

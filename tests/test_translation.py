@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.i2i import ResnetGenerator
-from zoo.metrics import sliced_wasserstein
+from zoo.models.i2i import ResnetGenerator
+from zoo.evaluate.metrics import sliced_wasserstein
 from zoo.training import train_steps
 
 SKIN = torch.tensor([0.85, 0.65, 0.55]).view(1, 3, 1, 1)
@@ -47,6 +47,7 @@ REFERENCE_GENERATOR = {"g_output": "image", "upsample": "transposed"}  # pytorch
     ("fp32", {"g_output": "residual", "upsample": "resize"}, 300),
     ("fp32", {"g_output": "residual", "upsample": "resize", "change_weight": 1.0}, 300),  # + the change prior
 ], ids=["reference_fp32", "reference_bf16_fused", "residual_resize", "residual_resize_change_prior"])
+@pytest.mark.slow
 def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(precision, generator, steps,
                                                                               speed_options):
     torch.manual_seed(0)
@@ -74,6 +75,7 @@ def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(pr
     assert fractions[2] > 2 * fractions[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", ["fp32", "bf16_fused"])
 def test_pix2pix_learns_the_fading_inside_the_stain(precision, speed_options):
     torch.manual_seed(0)
@@ -200,7 +202,7 @@ def _plain_skin(size: int = 128) -> torch.Tensor:
 def test_embedded_pix2pix_fades_a_stain_it_never_saw():
     """The shipped pix2pix-pws weights on plain skin (no face, unlike its training data) with a fresh
     procedural stain: inside the stain the output is closer to the 60 %-faded target than the input."""
-    from zoo.domains import add_port_wine_stain, fade_stain
+    from zoo.data.domains import add_port_wine_stain, fade_stain
 
     skin = _plain_skin()
     pipe = zoo.load("pix2pix-pws")
@@ -224,8 +226,7 @@ def test_embedded_cyclegan_removes_what_it_learned_from_plain_skin(model_id, dra
     """The shipped CycleGAN weights on plain skin (no face: far from their training images) under a
     fresh procedural stain or eczema: inside it the output is closer to the clean skin than the
     input, and the rest changes less than a bound. On their own data, see the README."""
-    from zoo import domains
-
+    from zoo.data import domains
     skin = _plain_skin()
     pipe = zoo.load(model_id)
     for seed in range(4):

@@ -9,7 +9,7 @@ from PIL import Image
 
 import zoo
 from zoo.cli import main
-from zoo.latents import seeded_generator
+from zoo.models.latents import seeded_generator
 
 
 @pytest.fixture(scope="module")

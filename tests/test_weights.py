@@ -125,7 +125,7 @@ def test_tied_weights_round_trip(tmp_path):
     model = Tied()
     model.save_pretrained(tmp_path)
     fresh = Tied()
-    from zoo.weights import load_network
+    from zoo.hub.weights import load_network
 
     load_network(fresh.generator, tmp_path / "generator.safetensors")
     assert fresh.generator[1].weight is fresh.generator[0].weight

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from zoo import GANModel, ModelSpec, hookimpl
-from zoo.latents import sample_normal
+from zoo.models.latents import sample_normal
 
 
 def _tiny(cin: int, cout: int) -> nn.Module:

@@ -17,8 +17,8 @@ __version__ = "0.1.0"
 
 from typing import Any
 
-from .datasets import LabelledImages, SyntheticDataset, mix_datasets, synthetic_dataset
-from .errors import (
+from zoo.data.datasets import LabelledImages, SyntheticDataset, mix_datasets, synthetic_dataset
+from zoo.errors import (
     ConfigError,
     DuplicateModelError,
     ImageInputError,
@@ -27,10 +27,10 @@ from .errors import (
     WeightsError,
     ZooError,
 )
-from .hookspecs import hookimpl
-from .model import GANModel
-from .pipelines import ImageOutput, Pipeline, pipeline_for
-from .registry import Metric, ModelSpec, get_registry, reload_plugins
+from zoo.hookspecs import hookimpl
+from zoo.models.base import GANModel
+from zoo.pipelines.base import ImageOutput, Pipeline, pipeline_for
+from zoo.registry import Metric, ModelSpec, get_registry, reload_plugins
 
 __all__ = [
     "list_models", "info", "create", "load", "hookimpl", "ModelSpec", "Metric", "GANModel", "Pipeline",
@@ -88,7 +88,7 @@ def load(
     read from safetensors only and strictly: a mismatch with config.json names the keys.
     ``token``, ``cache_dir``, ``force_download`` and ``local_files_only`` go to huggingface_hub.
     """
-    from .hub import load_model
+    from zoo.hub.loading import load_model
 
     return pipeline_for(load_model(
         model, revision=revision, device=device, dtype=dtype, token=token, cache_dir=cache_dir,

@@ -1,8 +1,13 @@
-"""The model registry: which model ids exist, who registered them, and what they are.
+"""The registry: which tasks and model ids exist, who registered them, and what they are.
 
 Plugins are discovered through the ``medgan_zoo`` entry-point group and managed by pluggy; see
 :mod:`zoo.hookspecs` for the contract. The registry is built lazily on first use, so
 ``import zoo`` stays cheap and a broken plugin costs nothing until models are listed.
+
+A :class:`TaskSpec` says what a task's models take and return and how the zoo trains, shows and
+serves them; a :class:`ModelSpec` is one model id of a family class. Core code asks the task
+(``get_registry().task(model.task)``) instead of naming tasks, so a third-party task is served by
+``zoo.load``, ``zoo train``, ``zoo evaluate`` and the CLI like a built-in one.
 """
 
 from __future__ import annotations
@@ -15,17 +20,66 @@ import os
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import pluggy
 
-from . import hookspecs
-from .errors import DuplicateModelError, PluginWarning, UnknownModelError
+from zoo import hookspecs
+from zoo.errors import DuplicateModelError, PluginWarning, UnknownModelError
+
+if TYPE_CHECKING:
+    from zoo.models.base import GANModel
 
 BLOCK_ENV = "MEDGAN_ZOO_BLOCK_PLUGINS"
 """Comma-separated entry-point names of plugins that must not be loaded."""
 
-TASKS = ("unconditional", "class-conditional", "unpaired-translation", "paired-translation", "masked-edit")
+__all__ = [
+    "BLOCK_ENV", "INPUTS", "Metric", "ModelSpec", "TaskSpec", "ModelRegistrar", "TaskRegistrar", "Registry",
+    "get_registry", "reload_plugins", "task_of", "generates_classes",
+]
+
+INPUTS = ("noise", "image", "image+mask")
+"""What a task's pipeline is called with: latents it draws itself (``zoo generate``), an image, or an
+image and a mask (``zoo translate``, with ``--mask``)."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A task: what its models take and return, and how the zoo trains, shows and serves them.
+
+    ``pipeline``: the :class:`zoo.pipelines.Pipeline` subclass ``zoo.load`` wraps a model of this
+    task in. ``pipeline_tag``: the Hugging Face pipeline tag of its model cards.
+    ``read_data(root, image_size, channels, *, class_names=(), label_column="dx",
+    group_column=None, progress=True) -> TrainingData``: reads a training folder laid out for
+    the task (every reader takes every keyword; it uses those it needs).
+    ``sample_grid(model, data, seed, n) -> N x C x H x W`` in [0, 1]: what a training run writes
+    to ``samples/`` and ``zoo evaluate`` to ``examples.png``.
+    ``usage(model) -> (python, cli)``: the "How to use" snippets of a model card (the Python one
+    runs after ``pipe = zoo.load(...)``).
+    ``inputs``: one of :data:`INPUTS`. ``labelled``: training data carries a class label per
+    image (``label``), drawn class-balanced by default.
+    ``evaluate(model, real, batch_size, progress) -> {name: number}``: the task's own figures on
+    real data (optional; noise-to-image tasks get the distribution figures of ``zoo evaluate``).
+    """
+
+    name: str
+    pipeline: type
+    pipeline_tag: str
+    read_data: Callable[..., Any]
+    sample_grid: Callable[..., Any]
+    usage: Callable[[Any], tuple[str, str]]
+    inputs: str = "image"
+    labelled: bool = False
+    evaluate: Callable[..., dict] | None = None
+    description: str = ""
+    plugin: str = ""  # set by the registry: the entry-point name of the registering plugin
+
+    def __post_init__(self) -> None:
+        if self.inputs not in INPUTS:
+            raise ValueError(f"task {self.name!r}: inputs must be one of {INPUTS}, got {self.inputs!r}")
+        for name in ("read_data", "sample_grid", "usage"):
+            if not callable(getattr(self, name)):
+                raise TypeError(f"task {self.name!r}: {name} must be callable")
 
 
 @dataclass(frozen=True)
@@ -47,7 +101,7 @@ class ModelSpec:
     """
 
     id: str
-    model_class: type
+    model_class: type[GANModel]
     modality: str
     description: str = ""
     defaults: Mapping[str, Any] = field(default_factory=dict)
@@ -61,19 +115,43 @@ class ModelSpec:
     hub_repo: str | None = None
     revision: str | None = None
     weights: Path | None = None  # a folder of embedded weights shipped inside the plugin package
+    version: str = ""  # of the weights: bumped, with a changelog entry, whenever they change
+    changelog: tuple[Mapping[str, Any], ...] = ()  # {"version", "date", "changes"}, newest first
+    tiny: Mapping[str, Any] = field(default_factory=dict)
+    """Constructor overrides that make a small, fast model of this id for tests (as timm's test
+    models): the registry-parametrized round-trip, frozen-D, odd-size and learning tests use it."""
     plugin: str = ""  # set by the registry: the entry-point name of the registering plugin
 
+    @classmethod
+    def from_card_facts(cls, path: str | Path, model_class: type, **fields: Any) -> "ModelSpec":
+        """The entry whose card facts (id, modality, description, training data, licence, intended
+        use, limitations, metrics, version and changelog) are read from the YAML file ``path``
+        (``cards/card-facts.schema.json`` gives its fields); ``fields`` add the rest (``defaults``,
+        ``weights``, ``tiny`` ...)."""
+        from zoo.hub.facts import read_card_facts
+
+        return cls(model_class=model_class, **read_card_facts(path), **fields)
+
+    @classmethod
+    def from_plugin_folder(cls, folder: str | Path, model_id: str, model_class: type, **fields: Any) -> "ModelSpec":
+        """The usual layout of a plugin package: card facts in ``folder/cards/<id>.yaml`` and, where
+        the folder exists, embedded weights in ``folder/embedded-weights/<id>/``."""
+        weights = Path(folder) / "embedded-weights" / model_id
+        fields.setdefault("weights", weights if weights.is_dir() else None)
+        return cls.from_card_facts(Path(folder) / "cards" / f"{model_id}.yaml", model_class, **fields)
+
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"{self.id}: model_class.task must be one of {TASKS}, got {self.task!r}")
+        if not isinstance(self.task, str) or not self.task:
+            raise TypeError(f"{self.id}: {self.model_class.__name__}.task must name a registered task")
         ctor = self.constructor_defaults()
         missing = {"image_size", "channels"} - set(ctor)
         if missing:
             raise TypeError(f"{self.id}: {self.model_class.__name__}.__init__ needs arguments with defaults "
                             f"{sorted(missing)}; the pipelines and model cards read them")
-        unknown = set(self.defaults) - set(ctor)
-        if unknown:
-            raise TypeError(f"{self.id}: defaults name no argument of {self.model_class.__name__}: {sorted(unknown)}")
+        for what, overrides in (("defaults", self.defaults), ("tiny", self.tiny)):
+            unknown = set(overrides) - set(ctor)
+            if unknown:
+                raise TypeError(f"{self.id}: {what} name no argument of {self.model_class.__name__}: {sorted(unknown)}")
 
     @property
     def family(self) -> str:
@@ -84,7 +162,7 @@ class ModelSpec:
         return self.model_class.task
 
     def constructor_defaults(self) -> dict[str, Any]:
-        params = inspect.signature(self.model_class.__init__).parameters
+        params = inspect.signature(self.model_class.__init__).parameters  # type: ignore[misc]
         return {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty}
 
     @property
@@ -110,26 +188,55 @@ class ModelSpec:
         return self.weights is not None and (Path(self.weights) / "config.json").is_file()
 
 
-class PluginRegistrar:
-    """The object handed to ``zoo_register_models``: registers entries on behalf of one plugin."""
+class _Unusable(Exception):
+    """What a plugin registered cannot be added (e.g. a model of a task nobody registers)."""
+
+
+class _Registrar:
+    """Stages one plugin's entries; the registry adds them all together, or none of them."""
+
+    kind: type = object
 
     def __init__(self, plugin: str):
         self.plugin = plugin
-        self.staged: list[ModelSpec] = []
+        self.staged: list = []
 
-    def register(self, spec: ModelSpec) -> ModelSpec:
-        if not isinstance(spec, ModelSpec):
-            raise TypeError(f"plugin {self.plugin!r}: register() takes a zoo.ModelSpec, got {type(spec).__name__}")
+    def register(self, spec):
+        if not isinstance(spec, self.kind):
+            raise TypeError(f"plugin {self.plugin!r}: register() takes a zoo.{self.kind.__name__}, "
+                            f"got {type(spec).__name__}")
         spec = replace(spec, plugin=self.plugin)
         self.staged.append(spec)
         return spec
 
 
+class TaskRegistrar(_Registrar):
+    """The object handed to ``zoo_register_tasks``: ``register(TaskSpec(...))`` once per task."""
+
+    kind = TaskSpec
+
+    def register(self, spec: TaskSpec) -> TaskSpec:
+        return super().register(spec)
+
+
+class ModelRegistrar(_Registrar):
+    """The object handed to ``zoo_register_models``: ``register(ModelSpec(...))`` once per model id."""
+
+    kind = ModelSpec
+
+    def register(self, spec: ModelSpec) -> ModelSpec:
+        return super().register(spec)
+
+
+PluginRegistrar = ModelRegistrar  # the name before tasks were pluggable
+
+
 class Registry:
-    """Model ids -> :class:`ModelSpec`, built from a pluggy plugin manager."""
+    """Tasks and model ids -> :class:`TaskSpec` / :class:`ModelSpec`, built from a pluggy plugin manager."""
 
     def __init__(self) -> None:
         self._specs: dict[str, ModelSpec] = {}
+        self._tasks: dict[str, TaskSpec] = {}
         self.plugin_manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.plugin_manager.add_hookspecs(hookspecs)
         self.skipped: dict[str, str] = {}  # plugin name -> why it was skipped
@@ -172,32 +279,73 @@ class Registry:
             self._collect(only=name)
 
     def remove_plugin(self, name: str) -> None:
-        """Unregister a plugin and forget the model ids it registered."""
+        """Unregister a plugin and forget the tasks and model ids it registered."""
         self.plugin_manager.unregister(name=name)
         self._specs = {k: v for k, v in self._specs.items() if v.plugin != name}
+        self._tasks = {k: v for k, v in self._tasks.items() if v.plugin != name}
 
     def _skip(self, name: str, why: str) -> None:
         self.skipped[name] = why
         warnings.warn(f"medgan-zoo skipped plugin {name!r}: {why}", PluginWarning, stacklevel=2)
 
-    def _collect(self, only: str | None = None) -> None:
-        # Each plugin's hook is called on its own, not through pm.hook.zoo_register_models(), so
-        # that one plugin raising skips that plugin alone and every entry knows who made it.
-        for impl in self.plugin_manager.hook.zoo_register_models.get_hookimpls():
-            if only is not None and impl.plugin_name != only:
-                continue
-            registrar = PluginRegistrar(impl.plugin_name)
+    def _check_pending(self) -> None:
+        """pluggy's check_pending(): a ``@hookimpl`` with no matching hook spec is a misspelled hook.
+        Such a plugin is skipped with a warning naming it and the hook it probably meant."""
+        while True:
             try:
-                impl.function(*[{"registry": registrar}[arg] for arg in impl.argnames])
-            except Exception as exc:
-                self.plugin_manager.unregister(name=impl.plugin_name)
-                self._skip(impl.plugin_name, f"zoo_register_models raised {type(exc).__name__}: {exc}")
-                continue
-            self._add_all(impl.plugin_name, registrar.staged)
+                self.plugin_manager.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self.plugin_manager.get_name(exc.plugin) or repr(exc.plugin)
+                known = [n for n in dir(hookspecs) if n.startswith("zoo_")]
+                unknown = [n for n in dir(exc.plugin) if n not in known
+                           and self.plugin_manager.parse_hookimpl_opts(exc.plugin, n) is not None]
+                hints = [f"{n!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(n, known, 1))
+                         else repr(n) for n in unknown]
+                self.plugin_manager.unregister(name=name)
+                self._skip(name, f"it implements {', '.join(hints) or 'an unknown hook'}, which is no medgan-zoo "
+                                 f"hook; the hooks are {known} (see zoo.hookspecs)")
 
-    def _add_all(self, plugin: str, specs: list[ModelSpec]) -> None:
+    def _collect(self, only: str | None = None) -> None:
+        # Each plugin's hook is called on its own, not through pm.hook.<name>(), so that one plugin
+        # raising skips that plugin alone and every entry knows who made it. Tasks first: a model
+        # may be of a task that another plugin registers.
+        self._check_pending()
+        for hook, registrar, add in (("zoo_register_tasks", TaskRegistrar, self._add_tasks),
+                                     ("zoo_register_models", ModelRegistrar, self._add_models)):
+            for impl in getattr(self.plugin_manager.hook, hook).get_hookimpls():
+                if only is not None and impl.plugin_name != only:
+                    continue
+                if impl.plugin_name in self.skipped and self.plugin_manager.get_plugin(impl.plugin_name) is None:
+                    continue  # skipped by an earlier hook of this round
+                staged = registrar(impl.plugin_name)
+                try:
+                    impl.function(*[{"registry": staged}[arg] for arg in impl.argnames])
+                except Exception as exc:
+                    self.remove_plugin(impl.plugin_name)
+                    self._skip(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}")
+                    continue
+                try:
+                    add(impl.plugin_name, staged.staged)
+                except _Unusable as exc:
+                    self.remove_plugin(impl.plugin_name)
+                    self._skip(impl.plugin_name, str(exc))
+
+    def _add_tasks(self, plugin: str, specs: list[TaskSpec]) -> None:
+        names = [spec.name for spec in specs]
+        for name in names:
+            if names.count(name) > 1 or name in self._tasks:
+                other = plugin if names.count(name) > 1 else self._tasks[name].plugin
+                raise _Unusable(f"task {name!r} is registered by plugin {other!r} already")
+        self._tasks.update((spec.name, spec) for spec in specs)
+
+    def _add_models(self, plugin: str, specs: list[ModelSpec]) -> None:
         """Add one plugin's entries all together, or none of them."""
         ids = [spec.id for spec in specs]
+        for spec in specs:
+            if spec.task not in self._tasks:
+                raise _Unusable(f"model {spec.id!r} is of task {spec.task!r}, which no installed plugin registers "
+                                 f"(tasks: {sorted(self._tasks)})")
         for model_id in ids:
             if ids.count(model_id) > 1:
                 raise DuplicateModelError(f"plugin {plugin!r} registers model id {model_id!r} twice.")
@@ -208,6 +356,18 @@ class Registry:
                     f"Uninstall one of them, or block one with {BLOCK_ENV}={plugin}."
                 )
         self._specs.update((spec.id, spec) for spec in specs)
+
+    # -- tasks -------------------------------------------------------------------------------
+    def task(self, name: str) -> TaskSpec:
+        """The registered task ``name``."""
+        try:
+            return self._tasks[name]
+        except KeyError:
+            raise UnknownModelError(f"unknown task {name!r}: no installed plugin registers it (tasks: "
+                                    f"{sorted(self._tasks)}). Install the plugin that does, then retry.") from None
+
+    def tasks(self) -> list[str]:
+        return sorted(self._tasks)
 
     # -- querying ----------------------------------------------------------------------------
     def __contains__(self, model_id: str) -> bool:
@@ -274,6 +434,20 @@ def get_registry() -> Registry:
     if _default is None:
         _default = Registry.from_entry_points()
     return _default
+
+
+def task_of(model: Any) -> TaskSpec | None:
+    """The :class:`TaskSpec` of a model or pipeline (anything with a ``task`` name), or None for an
+    object without one or of a task no installed plugin registers."""
+    name = getattr(model, "task", None)
+    registry = get_registry()
+    return registry._tasks.get(name) if isinstance(name, str) else None
+
+
+def generates_classes(model: Any) -> bool:
+    """A noise-to-image model of a labelled task: ``generate(z, labels)`` makes images of classes."""
+    task = task_of(model)
+    return task is not None and task.inputs == "noise" and task.labelled
 
 
 def reload_plugins() -> Registry:

@@ -6,7 +6,7 @@ learned class embedding joined to z; the discriminator's last layer gives one re
 one logit per class (one spectrally normalised layer gives both, so they share its Lipschitz
 bound; StudioGAN normalises separate heads), and both networks are also trained to make the class
 head right. The
-convolutional bodies are the shared :mod:`zoo.nets` ones (SN-GAN style by default: spectral norm in
+convolutional bodies are the shared :mod:`zoo.models.nets` ones (SN-GAN style by default: spectral norm in
 D, hinge loss), since that setting gave the best HAM10000 samples among the unconditional families.
 """
 
@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo import losses
-from zoo.blocks import as_size
-from zoo.gan import UnconditionalGAN
-from zoo.nets import ConvDiscriminator, ConvGenerator
+from zoo.models import losses
+from zoo.models.blocks import as_size
+from zoo.models.gan import NoiseToImageGAN
+from zoo.models.nets import ConvDiscriminator, ConvGenerator
 
 HAM10000_CLASSES = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
 
@@ -38,7 +38,7 @@ class ConditionalGenerator(nn.Module):
         return self.body(torch.cat([z, self.embed(labels).to(z.dtype)], 1))
 
 
-class ACGAN(UnconditionalGAN):  # a noise-to-image family: latents and optimisers as theirs
+class ACGAN(NoiseToImageGAN):
     family = "acgan"
     task: ClassVar[str] = "class-conditional"
 
@@ -78,7 +78,10 @@ class ACGAN(UnconditionalGAN):  # a noise-to-image family: latents and optimiser
 
     def discriminate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(real/fake logits (N,), class logits (N, classes))."""
-        logits = self.discriminator(x)
+        return self._split(self.discriminator(x))
+
+    @staticmethod
+    def _split(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return logits[:, 0], logits[:, 1:]
 
     def discriminator_logits(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -121,7 +124,7 @@ class ACGAN(UnconditionalGAN):  # a noise-to-image family: latents and optimiser
         optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        adv, cls = self.discriminate(ctx.augment(fake))
+        adv, cls = self._split(ctx.frozen(self.discriminator)(ctx.augment(fake)))
         class_fake = F.cross_entropy(cls.float(), labels)
         g_loss = losses.g_loss(loss, adv) + weight * class_fake
         ctx.backward(g_loss)

@@ -1,6 +1,6 @@
 """CycleGAN (Zhu et al. 2017): two generators A->B and B->A, two discriminators, cycle consistency.
 
-The family's own choices, beyond the shared :mod:`zoo.i2i` blocks: the discriminator judges the
+The family's own choices, beyond the shared :mod:`zoo.models.i2i` blocks: the discriminator judges the
 whole image (``discriminator="global"``: a deeper PatchGAN whose logit map is averaged) or 70x70
 patches (``"patch"``, the reference); differentiable augmentation on real and fake before both
 discriminators (``d_augment``, the answer to few training images); an image pool for D; identity
@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo import losses
-from zoo.augment import build_augment
-from zoo.blocks import as_size, num_halvings
-from zoo.i2i import ImagePool, PatchDiscriminator, ResnetGenerator
-from zoo.model import GANModel
+from zoo.models import losses
+from zoo.training.augment import build_augment
+from zoo.models.blocks import as_size, num_halvings
+from zoo.models.i2i import ImagePool, PatchDiscriminator, ResnetGenerator
+from zoo.models.base import GANModel
 
 
 def make_discriminator(kind: str, image_size: tuple[int, int], channels: int, features: int, norm: str | None):
@@ -84,6 +84,10 @@ class CycleGAN(GANModel):
     def training_state(self) -> dict:
         pool_a, pool_b = self._pools
         return {"pool_a": pool_a, "pool_b": pool_b}
+
+    def direction_names(self) -> dict[str, str]:
+        """This model's own names for its directions, e.g. ``{"add": "AtoB", "remove": "BtoA"}``."""
+        return dict(self.config.get("direction_names") or {})
 
     def translator(self, direction: str) -> nn.Module:
         """The generator that translates ``direction`` ('AtoB' or 'BtoA')."""

@@ -3,9 +3,9 @@ against a strided-conv discriminator with batch norm, optionally at two scales; 
 
 from __future__ import annotations
 
-from zoo.blocks import MultiScaleDiscriminator, as_size
-from zoo.gan import UnconditionalGAN
-from zoo.nets import ConvDiscriminator, ConvGenerator
+from zoo.models.blocks import MultiScaleDiscriminator, as_size
+from zoo.models.gan import UnconditionalGAN
+from zoo.models.nets import ConvDiscriminator, ConvGenerator
 
 
 class DCGAN(UnconditionalGAN):

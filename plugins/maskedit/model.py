@@ -20,7 +20,7 @@ logit map), weighted by the mask pooled to the map:
   sample's mask (another lesion's shape; it may overlap the image's own lesion).
 
 With ``prefill=True`` the generator never sees the masked pixels: they are first replaced by a
-smooth fill from the skin around them (:func:`zoo.i2i.smooth_fill`), and the residual is added to
+smooth fill from the skin around them (:func:`zoo.models.i2i.smooth_fill`), and the residual is added to
 that. Removal starts from plausible skin colour instead of having to push a dark lesion all the
 way to skin, and ``add`` can train on lesion images alone: the input is the image with its own
 lesion smoothed away, and the real examples are that lesion.
@@ -37,9 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
-from zoo.i2i import PatchDiscriminator, ResidualBlock, add_bounded, edit_inputs, grow_mask, smooth_fill, up_layers
-from zoo.model import GANModel
+from zoo.models.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
+from zoo.models.i2i import PatchDiscriminator, ResidualBlock, add_bounded, edit_inputs, grow_mask, smooth_fill, up_layers
+from zoo.models.base import GANModel
 
 DIRECTIONS = ("remove", "add")
 MULTIPLE = 4  # two strided convs: sides are padded to a multiple of 4 and cropped back
@@ -162,6 +162,15 @@ class MaskGuidedEditor(GANModel):
         return self.config["direction"]
 
     # -- inference ---------------------------------------------------------------------------
+    @property
+    def default_mode(self) -> str:
+        """The masked-edit pipeline's mode when none is given: this model's one direction."""
+        return self.direction
+
+    def edit_inputs(self, batch: dict[str, torch.Tensor], mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(image, mask) as this model edits them in training (:func:`zoo.models.i2i.edit_inputs`)."""
+        return edit_inputs(batch, mode, self.config.get("prefill", False))
+
     def edit(self, x: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
         """``x`` N x C x H x W in [-1, 1], ``mask`` N x 1 x H x W in {0, 1}; any H, W; the result has x's size.
 
@@ -219,7 +228,7 @@ class MaskGuidedEditor(GANModel):
     def training_step(self, batch: dict[str, torch.Tensor], optimizers: dict, ctx) -> dict[str, float]:
         """One D update on weighted patches, then one G update (adversarial + relevancy)."""
         image, mask, healthy = batch["image"], batch["mask"], batch.get("healthy")
-        source, where = edit_inputs(batch, self.direction, self.config.get("prefill", False))
+        source, where = self.edit_inputs(batch, self.direction)
         if self.direction == "remove":
             real = healthy if healthy is not None else image
             real_region = None if healthy is not None else where  # patches outside it are the healthy skin
@@ -252,7 +261,7 @@ class MaskGuidedEditor(GANModel):
         optimizers["discriminator"].step()
 
         optimizers["generator"].zero_grad(set_to_none=True)
-        maps = self.discriminator.maps(ctx.augment(pasted))
+        maps = ctx.frozen(self.discriminator)(ctx.augment(pasted), maps=True)
         adv = _weighted_lsgan(maps, fake_weights(maps), 1.0)
         outside = 1 - where
         relevancy = (((fake - source) ** 2) * outside).sum() / (outside.sum() * fake.shape[1]).clamp_min(1)

@@ -1,6 +1,6 @@
 """pix2pix (Isola et al. 2017): a U-Net generator and a PatchGAN that sees the input beside the output.
 
-The family's own choices, beyond the shared :mod:`zoo.i2i` blocks: D is conditioned on the input
+The family's own choices, beyond the shared :mod:`zoo.models.i2i` blocks: D is conditioned on the input
 (it judges the pair), and an L1 loss to the target (weight 100) carries the low frequencies while
 the adversarial loss sharpens. One direction only: A (input) -> B (target).
 """
@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo import losses
-from zoo.blocks import as_size
-from zoo.i2i import PatchDiscriminator, UNetGenerator
-from zoo.model import GANModel
+from zoo.models import losses
+from zoo.models.blocks import as_size
+from zoo.models.i2i import PatchDiscriminator, UNetGenerator
+from zoo.models.base import GANModel
 
 
 class Pix2Pix(GANModel):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from zoo.blocks import as_size
-from zoo.gan import UnconditionalGAN
-from zoo.nets import ConvDiscriminator, ConvGenerator
+from zoo.models.blocks import as_size
+from zoo.models.gan import UnconditionalGAN
+from zoo.models.nets import ConvDiscriminator, ConvGenerator
 
 
 class SNGAN(UnconditionalGAN):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import torch
 
-from zoo import losses
-from zoo.blocks import as_size
-from zoo.gan import UnconditionalGAN
-from zoo.nets import ConvDiscriminator, ConvGenerator
+from zoo.models import losses
+from zoo.models.blocks import as_size
+from zoo.models.gan import UnconditionalGAN
+from zoo.models.nets import ConvDiscriminator, ConvGenerator
 
 
 class WGANGP(UnconditionalGAN):

@@ -23,15 +23,15 @@ The pieces are public too: ``laplacian_swd``, ``fid``, ``kid``, ``precision_reca
 
 from __future__ import annotations
 
-from .augmentation import CONDITIONS, DEFAULT_CONDITIONS, augmentation_benefit
-from .distribution import KID, PrecisionRecall, fid, kid, laplacian_swd, precision_recall
-from .inception import FIDInceptionV3, extract_features, load_feature_extractor
-from .memorization import MemorizationReport, memorization_audit
-from .report import AugmentationReport
-from .scores import accuracy, balanced_accuracy, confusion_matrix, macro_f1, per_class_f1, per_class_recall
-from .suite import EvaluationReport, evaluate, update_card
-from .translation import cycle_metrics, masked_edit_metrics, paired_metrics, translation_metrics
-from .views import feature_scatter, markdown_table, truncation_sweep
+from zoo.evaluate.augmentation import CONDITIONS, DEFAULT_CONDITIONS, augmentation_benefit
+from zoo.evaluate.distribution import KID, PrecisionRecall, fid, kid, laplacian_swd, precision_recall
+from zoo.evaluate.inception import FIDInceptionV3, extract_features, load_feature_extractor
+from zoo.evaluate.memorization import MemorizationReport, memorization_audit
+from zoo.evaluate.report import AugmentationReport
+from zoo.evaluate.scores import accuracy, balanced_accuracy, confusion_matrix, macro_f1, per_class_f1, per_class_recall
+from zoo.evaluate.suite import EvaluationReport, evaluate, update_card
+from zoo.evaluate.translation import cycle_metrics, masked_edit_metrics, paired_metrics, translation_metrics
+from zoo.evaluate.views import feature_scatter, markdown_table, truncation_sweep
 
 __all__ = [
     "evaluate", "EvaluationReport", "update_card",

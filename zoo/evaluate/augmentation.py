@@ -37,12 +37,12 @@ from typing import Any, Mapping, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from ..data import DataError, TrainingData, listed_indices, load_training_data, split_by_group
-from ..images import match_channels, resize
-from ..train import positive_float, positive_int
-from .classifier import WIDTHS, predict, train_classifier
-from .report import AugmentationReport
-from .scores import balanced_accuracy, classification_scores, confusion_matrix
+from zoo.data.folders import DataError, TrainingData, listed_indices, read_labelled_images, split_by_group
+from zoo.data.images import match_channels, resize
+from zoo.cli.types import positive_float, positive_int
+from zoo.evaluate.classifier import WIDTHS, predict, train_classifier
+from zoo.evaluate.report import AugmentationReport
+from zoo.evaluate.scores import balanced_accuracy, classification_scores, confusion_matrix
 
 # name -> (classic augmentation, what tops up the rare classes: None, "oversampled" or "synthetic")
 CONDITIONS = {
@@ -85,7 +85,7 @@ def augmentation_benefit(
     """Train a small CNN per condition and seed; score it on held-out real images.
 
     ``data``: a labelled folder (zoo/data.py layouts; ``labels.csv`` with ``label_column``) or a
-    :class:`~zoo.data.TrainingData` with labels (and groups). ``model``: a class-conditional GAN
+    :class:`~zoo.data.folders.TrainingData` with labels (and groups). ``model``: a class-conditional GAN
     (registry id, folder, pipeline or model) with the data's classes; without it only the
     conditions without synthetic images run. ``group_column="auto"``: ``lesion_id`` when
     ``labels.csv`` has it, else every image is its own group; ``None``: no grouping.
@@ -229,16 +229,18 @@ def _note(notes: list[str], text: str) -> None:
 
 def _generator_model(model: Any, device: torch.device):
     """(the GAN model, a name for the report) from a registry id, folder, Hub repo, pipeline or model."""
-    from ..pipelines import Pipeline
+    from zoo.pipelines.base import Pipeline
 
     if isinstance(model, (str, os.PathLike)):
-        from .. import load
+        from zoo import load
 
         name, found = os.fspath(model), load(os.fspath(model), device=device).model
     else:
         found = model.model if isinstance(model, Pipeline) else model
         name = getattr(found, "model_id", None) or type(found).__name__
-    if getattr(found, "task", None) != "class-conditional":
+    from zoo.registry import generates_classes
+
+    if not generates_classes(found):
         raise ValueError(f"{name} is a {getattr(found, 'task', None) or 'non-GAN'} model; synthetic images per class "
                          "need a class-conditional one (zoo list --task class-conditional), e.g. acgan-lesions")
     return found, name
@@ -258,7 +260,7 @@ def _load(data, size, channels, label_column, group_column, notes, progress) -> 
     if isinstance(data, TrainingData):
         if "label" not in data.tensors or "image" not in data.tensors:
             raise DataError(f"the data needs images with labels, got {sorted(data.tensors)}; load it as "
-                            "class-conditional: zoo.data.load_training_data(root, 'class-conditional', ...)")
+                            "class-conditional: zoo.data.folders.load_training_data(root, 'class-conditional', ...)")
         if group_column not in ("auto", None) and not data.groups:
             raise DataError(f"group_column {group_column!r} was asked for but this TrainingData has no groups; "
                             "load it with load_training_data(..., group_column=...)")
@@ -272,8 +274,8 @@ def _load(data, size, channels, label_column, group_column, notes, progress) -> 
         group_column = "lesion_id" if "lesion_id" in _csv_columns(root) else None
         if group_column is None:
             _note(notes, f"{root / 'labels.csv'} has no lesion_id column: {own_group}")
-    loaded = load_training_data(root, "class-conditional", size, channels, label_column=label_column,
-                                group_column=group_column, progress=progress)
+    loaded = read_labelled_images(root, size, channels, label_column=label_column, group_column=group_column,
+                                  progress=progress)
     return loaded, group_column
 
 
@@ -337,7 +339,7 @@ def _oversample(labels: torch.Tensor, counts: dict[str, int], names: tuple[str, 
 def _generate(generator, counts: dict[str, int], names: tuple[str, ...], seed: int, truncation: float | None,
               size: tuple[int, int], channels: int, progress: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """All synthetic images of one seed, once, as uint8 at the data's size, and their data label indices."""
-    from ..datasets import synthetic_dataset
+    from zoo.data.datasets import synthetic_dataset
 
     dataset = synthetic_dataset(generator, {n: c for n, c in counts.items() if c}, seed=seed, truncation=truncation)
     # In index order: the dataset generates each chunk once when read in order.
@@ -416,7 +418,7 @@ def run_cli(args: argparse.Namespace) -> int:
     try:  # before minutes of training, not after
         import matplotlib  # noqa: F401
     except ImportError:
-        from ..errors import MissingExtraError
+        from zoo.errors import MissingExtraError
 
         raise MissingExtraError('the report plot needs matplotlib: pip install "medgan-zoo[eval]"') from None
     args.out.mkdir(parents=True, exist_ok=True)  # a bad output path fails before any work

@@ -1,7 +1,7 @@
 """A small CNN classifier trained from scratch, and the classic augmentation it may train with.
 
 No pretrained weights on purpose: an ImageNet backbone would blur what the *training images* add,
-and nothing is downloaded. Images travel as uint8 N x C x H x W (as zoo.data keeps them) and
+and nothing is downloaded. Images travel as uint8 N x C x H x W (as zoo.data.folders keeps them) and
 become floats one batch at a time.
 
 Determinism: on the CPU a run is a function of its ``seed`` (on a GPU, cuDNN's pooling backward
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..training import TrainingDiverged, _mix
+from zoo.training.trainer import TrainingDiverged, mix_seed
 
 WIDTHS = (16, 32, 64, 128)
 
@@ -130,11 +130,11 @@ def train_classifier(
     labels = torch.as_tensor(labels).long()
     forked = [device] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=forked):  # the caller's global RNG stays as it was
-        torch.manual_seed(_mix(seed, 1))
+        torch.manual_seed(mix_seed(seed, 1))
         model = SmallCNN(num_classes, images.shape[1], widths).to(device, memory_format=torch.channels_last)
-        torch.manual_seed(_mix(seed, 2))
-        order = torch.Generator().manual_seed(_mix(seed, 3))
-        draws = torch.Generator().manual_seed(_mix(seed, 4))
+        torch.manual_seed(mix_seed(seed, 2))
+        order = torch.Generator().manual_seed(mix_seed(seed, 3))
+        draws = torch.Generator().manual_seed(mix_seed(seed, 4))
         augmenter = ClassicAugment() if augment else None
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))

@@ -35,7 +35,7 @@ from safetensors.torch import load_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..errors import WeightsError
+from zoo.errors import WeightsError
 
 ENV_VAR = "MEDGAN_ZOO_INCEPTION_WEIGHTS"
 FEATURE_DIM = 2048

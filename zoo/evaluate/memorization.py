@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..errors import MissingExtraError
+from zoo.errors import MissingExtraError
 
 WINDOW = 11  # the Gaussian SSIM window (sigma 1.5) of Wang et al. 2004 and kornia.metrics.ssim
 SIGMA = 1.5

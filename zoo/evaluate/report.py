@@ -8,7 +8,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import MissingExtraError
+from zoo.errors import MissingExtraError
 
 HEADLINE = (("balanced_accuracy", "balanced acc"), ("macro_f1", "macro F1"))
 

@@ -29,13 +29,13 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from ..data import TrainingData, listed_indices, load_training_data, split_by_group
-from ..registry import Metric
-from .distribution import fid, kid, laplacian_swd, precision_recall
-from .inception import ENV_VAR, configured_weights, extract_features, load_feature_extractor
-from .translation import paired_metrics, translation_metrics
+from zoo.data.folders import TrainingData, listed_indices, read_paired, split_by_group
+from zoo.pipelines.translation import TranslationPipeline
+from zoo.registry import Metric, task_of
+from zoo.evaluate.distribution import fid, kid, laplacian_swd, precision_recall
+from zoo.evaluate.inception import ENV_VAR, configured_weights, extract_features, load_feature_extractor
+from zoo.evaluate.translation import paired_metrics
 
-GENERATIVE = ("unconditional", "class-conditional")
 PIXEL_FEATURE_SIZE = 16  # the scatter's features without Inception: 16 x 16 thumbnails
 CARD_SECTION = ("<!-- zoo evaluate: start -->", "<!-- zoo evaluate: end -->")
 
@@ -160,24 +160,30 @@ def evaluate(
     pipe = zoo.load(str(model), device=device) if source is not None else model
     net = pipe.model
     notes: list[str] = []
-    if paired and net.task != "unpaired-translation":
+    task = task_of(net)
+    generative = task.inputs == "noise"
+    if paired and not (isinstance(pipe, TranslationPipeline) and "BtoA" in pipe.directions):
         raise ValueError(f"paired=True (--paired) is for unpaired-translation models, whose data need not pair up; "
                          f"{net.model_id} is {net.task!r}")
-    folder = load_training_data(data, "paired-translation" if paired else net.task, net.image_size, net.channels,
-                                class_names=tuple(net.config.get("class_names") or ()),
-                                label_column=label_column, group_column=group_column, progress=progress)
+    read = read_paired if paired else task.read_data  # --paired: the same A/B layout, matched by name
+    folder = read(data, net.image_size, net.channels, class_names=tuple(net.config.get("class_names") or ()),
+                  label_column=label_column, group_column=group_column, progress=progress)
     real, train, real_set = _real_split(folder, None if source is None else str(source), heldout_list, holdout,
-                                        split_seed, notes, net.task in GENERATIVE)
+                                        split_seed, notes, generative)
     out = Path(out) if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     details: dict[str, Any] = {"held_out": train is not None, "real_images": len(real)}
     files: list[str] = []
-    if net.task in GENERATIVE:
+    if generative:
         figures = _generative(pipe, real, train, num_samples, inception_weights, truncations, memorization_samples,
                               batch_size, seed, progress, out, details, files, notes)
     else:
-        figures = translation_metrics(net, real, batch_size=batch_size, progress=progress)
+        figures = {}
+        if task.evaluate is not None:
+            figures = task.evaluate(net, real, batch_size=batch_size, progress=progress)
+        else:
+            notes.append(f"task {net.task!r} (plugin {task.plugin!r}) registers no figures of its own; see examples.png")
         if paired:  # known answers: each direction against the partner file (inside/outside masks/ if given)
             for direction in ("BtoA", "AtoB"):
                 known = paired_metrics(net, real, batch_size=batch_size, progress=progress, direction=direction)
@@ -188,7 +194,7 @@ def evaluate(
         if out is not None:  # inputs and outputs of the first 8 real images, rows as in a run's samples/
             from PIL import Image
 
-            from ..train import grid_image, sample_grid
+            from zoo.training.samples import grid_image, sample_grid
 
             grid = grid_image(sample_grid(net, real))
             Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(out / "examples.png")
@@ -204,7 +210,7 @@ def evaluate(
 
 
 def _generate(pipe, n: int, real: TrainingData, seed: int, truncation, batch_size: int, progress: bool) -> torch.Tensor:
-    if pipe.model.task == "class-conditional":  # like for like: the real set's labels, cycled
+    if task_of(pipe.model).labelled:  # like for like: the real set's labels, cycled
         labels = real.tensors["label"].long().tolist()
         return pipe(num_images=n, labels=labels, seed=seed, truncation=truncation, batch_size=batch_size,
                     progress=progress).tensors
@@ -236,7 +242,7 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
         notes.append(f"FID, KID, precision and recall skipped: no Inception weights file (--inception-weights PATH "
                      f"or {ENV_VAR}); SWD needs none")
     if out is not None:
-        from .views import feature_scatter
+        from zoo.evaluate.views import feature_scatter
 
         if features is None:  # still worth a look: thumbnails as features, said on the plot
             features = tuple(F.interpolate(x, size=(PIXEL_FEATURE_SIZE,) * 2, mode="area").flatten(1)
@@ -246,7 +252,7 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
         files.append("scatter.png")
 
     if train is not None and memorization_samples:
-        from .memorization import memorization_audit
+        from zoo.evaluate.memorization import memorization_audit
 
         m = min(memorization_samples, len(fake), len(real_images))
         train_images = _unit(train.tensors["image"])
@@ -264,7 +270,7 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
             files += ["memorization.png", "closest_pairs.png"]
 
     if truncations and hasattr(pipe.model, "sample_latents"):
-        from .views import truncation_sweep
+        from zoo.evaluate.views import truncation_sweep
 
         n = min(num_samples, 500)
         details["truncation_sweep"] = truncation_sweep(
@@ -284,9 +290,9 @@ def update_card(card_path: str | Path, report: EvaluationReport, dataset: str | 
         raise FileNotFoundError(f"no model card at {path}; save the model with save_pretrained first")
     card = ModelCard.load(path)
     results = [r for r in (card.data.eval_results or [])]
-    from ..cards import _slug
+    from zoo.hub.cards import slug
 
-    new = [EvalResult(task_type=card.data.pipeline_tag or "image-to-image", dataset_type=_slug(m.dataset),
+    new = [EvalResult(task_type=card.data.pipeline_tag or "image-to-image", dataset_type=slug(m.dataset),
                       dataset_name=m.dataset, metric_type=m.name.lower(), metric_name=m.name, metric_value=m.value)
            for m in report.metrics(dataset)]
     replaced = {(r.metric_name, r.dataset_name) for r in new}
@@ -304,7 +310,7 @@ def update_card(card_path: str | Path, report: EvaluationReport, dataset: str | 
 
 # -- command line ------------------------------------------------------------------------------
 def add_arguments(parser) -> None:
-    from ..train import positive_int
+    from zoo.cli.types import positive_int
 
     parser.add_argument("model", help="model id, Hub repo id or local folder (a run's RUN/model uses RUN/heldout.txt)")
     parser.add_argument("--data", type=Path, required=True, help="real images, in the model's training layout")
@@ -370,7 +376,7 @@ def run_cli(args) -> int:
         card = folder / "README.md" if (folder / "README.md").is_file() else None
         if card is None:
             import zoo
-            from ..cards import render_model_card
+            from zoo.hub.cards import render_model_card
 
             card = args.out / "README.md"
             render_model_card(zoo.load(args.model).model).save(card)

@@ -9,21 +9,20 @@
 
 Images are compared in [0, 1]; L1 is the mean absolute difference in those units. Each function
 takes a model (``zoo.load(...).model`` or a training-time model) and a
-:class:`~zoo.data.TrainingData` of the model's task, as ``zoo.data.load_training_data`` reads it.
+:class:`~zoo.data.folders.TrainingData` of the model's task, as ``zoo.data.folders.load_training_data`` reads it.
 """
 
 from __future__ import annotations
-
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 from kornia.metrics import psnr, ssim
 from tqdm.auto import tqdm
 
-from ..data import TrainingData
-from ..i2i import edit_inputs, grow_mask
-from .distribution import laplacian_swd
+from zoo.data.folders import TrainingData
+from zoo.models.i2i import grow_mask
+from zoo.training.samples import edit_inputs_of
+from zoo.evaluate.distribution import laplacian_swd
 
 SSIM_WINDOW = 11
 RING = 4  # pixels: the band of skin just outside a removal mask that a fill should resemble
@@ -147,7 +146,7 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     """Mean |raw output - input| outside the mask (should be ~0) and inside it (the edit), and
     their ratio; the raw model output, before the pipeline pastes the input back outside the mask.
 
-    The model edits what it edits in training (:func:`zoo.i2i.edit_inputs`).
+    The model edits what it edits in training (:func:`zoo.training.samples.edit_inputs_of`).
 
     Removal also gets ``fill_to_ring_distance``: the mean distance of the masked output pixels to
     the mean colour of the skin ring just outside the mask (``RING`` pixels wide). A fill that
@@ -163,13 +162,13 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     ``added_detail`` beside ``lesion_detail``, the real lesion's.
     """
     device, dtype = model.device, model.dtype
-    mode = model.config.get("direction", "remove")
+    mode = getattr(model, "default_mode", "remove")
     means = _Means()
     for batch in _batches(data, batch_size, progress, "masked edit"):
         inputs = {k: _model_input(v, device, dtype) for k, v in batch.items() if k in ("image", "healthy")}
         mask = (batch["mask"].to(device) > 127).to(dtype)
         original, lesion_mask = _unit(inputs["image"]), mask
-        x, mask = edit_inputs({**inputs, "mask": mask}, mode, model.config.get("prefill", False))
+        x, mask = edit_inputs_of(model, {**inputs, "mask": mask}, mode)
         out, x = _unit(model.edit(x, mask, mode)), _unit(x)
         means.add("change_outside_mask", _region_l1(out, x, 1 - mask))
         means.add("change_in_mask", _region_l1(out, x, mask))
@@ -194,17 +193,11 @@ def masked_edit_metrics(model, data: TrainingData, batch_size: int = 16, progres
     return result
 
 
-METRICS: dict[str, Callable[..., dict[str, float]]] = {
-    "unpaired-translation": cycle_metrics,
-    "paired-translation": paired_metrics,
-    "masked-edit": masked_edit_metrics,
-}
-
-
 def translation_metrics(model, data: TrainingData, batch_size: int = 16, progress: bool = True) -> dict[str, float]:
-    """The figures that suit ``model.task`` (see the module docstring)."""
-    try:
-        measure = METRICS[model.task]
-    except KeyError:
-        raise ValueError(f"translation metrics are for {sorted(METRICS)} models, not {model.task!r}") from None
-    return measure(model, data, batch_size=batch_size, progress=progress)
+    """The figures of ``model``'s task (its :class:`zoo.registry.TaskSpec` ``evaluate``)."""
+    from zoo.registry import get_registry
+
+    task = get_registry().task(model.task)
+    if task.evaluate is None:
+        raise ValueError(f"task {model.task!r} (plugin {task.plugin!r}) registers no evaluation figures")
+    return task.evaluate(model, data, batch_size=batch_size, progress=progress)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import MissingExtraError
+from zoo.errors import MissingExtraError
 
 METHODS = ("pca", "tsne")
 DEFAULT_THRESHOLDS = (None, 2.0, 1.5, 1.0, 0.7, 0.5)  # None: truncation off, the untouched prior
@@ -121,16 +121,32 @@ def _plot_scatter(real_xy, fake_xy, path, labels, axis_labels, title) -> Path:
 # -- truncation sweep --------------------------------------------------------------------------------
 
 def truncation_sweep(
-    generate_fn: Callable[[float | None], object], metric_fn: Callable[[object], object],
-    thresholds: Sequence[float | None] = DEFAULT_THRESHOLDS, *, name: str = "metric",
+    generate: Callable[[float | None], object] | object, metric_fn: Callable[[object], object],
+    thresholds: Sequence[float | None] = DEFAULT_THRESHOLDS, *, name: str = "value", num_images: int = 64,
+    seed: int = 0,
 ) -> list[dict]:
-    """For each threshold, in order: ``images = generate_fn(threshold)``, then ``metric_fn(images)``.
+    """For each threshold, in order: ``images = generate(threshold)``, then ``metric_fn(images)``.
 
+    ``generate``: a generation pipeline (``zoo.load`` of a noise-to-image model: its ``num_images``
+    samples of ``seed`` at that truncation, as an N x C x H x W tensor in [0, 1]) or any callable
+    of the threshold. With one seed the latents are drawn through the inverse CDF
+    (:func:`zoo.models.latents.sample_normal`), so each sample only shrinks toward 0 as the
+    threshold falls and the rows compare the same images, not new draws.
     ``thresholds``: positive numbers, or None for truncation off. ``metric_fn`` returns a number
     (stored under ``name``) or a dict of named numbers (e.g. ``{"fid": ..., "recall": ...}``).
     Returns one row per threshold: ``{"truncation": threshold, <metric names>: values}``; lower
     thresholds trade variety for fidelity, which the rows show side by side.
     """
+    from zoo.pipelines import GenerationPipeline, Pipeline
+
+    if isinstance(generate, GenerationPipeline):
+        pipe = generate
+        generate = lambda t: pipe(num_images=num_images, seed=seed, truncation=t, progress=False).tensors  # noqa: E731
+    elif isinstance(generate, Pipeline):
+        raise TypeError(f"truncation_sweep needs a generation pipeline (zoo.load of a noise-to-image model), "
+                        f"got {type(generate).__name__}")
+    if not callable(metric_fn):
+        raise TypeError(f"metric must be a callable on an N x C x H x W tensor, got {type(metric_fn).__name__}")
     thresholds = list(thresholds)
     if not thresholds:
         raise ValueError("thresholds is empty; pass e.g. (None, 1.0, 0.5), None meaning truncation off")
@@ -139,7 +155,7 @@ def truncation_sweep(
             raise ValueError(f"each threshold must be a positive number or None (off), got {t!r}")
     rows = []
     for t in thresholds:
-        value = metric_fn(generate_fn(t))
+        value = metric_fn(generate(t))
         row = {"truncation": t}
         if isinstance(value, Mapping):
             row.update({str(k): _number(v, f"metric {k!r}") for k, v in value.items()})

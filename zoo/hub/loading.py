@@ -1,0 +1,157 @@
+"""Where a model comes from: ``zoo.load``'s resolution order, in one place.
+
+1. a local folder (``save_pretrained`` output);
+2. the weights embedded in the plugin package that registered the id;
+3. the Hugging Face cache, then the Hub (``HF_ENDPOINT``, ``HF_HUB_OFFLINE`` and ``revision``
+   respected), for a registered id's ``hub_repo`` or any ``owner/name`` repo id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import torch
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    LocalEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from zoo.errors import ConfigError, UnknownModelError, WeightsError, ZooError
+from zoo.registry import get_registry
+from zoo.hub.weights import PICKLE_SUFFIXES, refuse_pickle
+
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str, str | None, bool]:
+    """(a local folder or a Hub repo id, the revision to use, whether they are a registry entry's own)."""
+    name = str(name_or_path)
+    if not name.strip():
+        raise ConfigError("no model given: pass a model id (zoo list), a Hub repo id 'owner/name' or a folder.")
+    path = Path(name).expanduser()
+    if path.is_file():
+        if path.suffix in PICKLE_SUFFIXES:
+            raise refuse_pickle(path)
+        raise ConfigError(f"{path} is a file; pass the folder that holds config.json and the *.safetensors weights.")
+    if path.is_dir():
+        return str(path), None, False
+    registry = get_registry()
+    if name in registry:
+        spec = registry.info(name)
+        if spec.has_embedded_weights and revision is None:
+            return str(spec.weights), None, True
+        if spec.hub_repo:
+            return spec.hub_repo, revision or spec.revision, True
+        if revision is not None and spec.has_embedded_weights:
+            raise WeightsError(f"{name} has no Hub repo, so revision {revision!r} cannot be resolved; "
+                               "its only weights are the ones embedded in the package (load it without revision).")
+        raise WeightsError(
+            f"{name} has no published weights yet (none embedded, no Hub repo). Train it: "
+            f"`zoo train --model {name} --data DIR --out runs/{name}`, then load runs/{name}/model."
+        )
+    if _REPO_ID.match(name) and not name.startswith((".", "/", "~")):
+        return name, revision, False
+    if any(sep in name for sep in ("/", "\\")) or name.startswith((".", "~")):
+        raise ConfigError(f"no such folder: {path}")
+    raise UnknownModelError(registry.unknown_message(name))
+
+
+def read_config(source: str, revision: str | None = None, **download) -> dict:
+    """config.json of a folder or Hub repo, with errors that say what to do."""
+    if Path(source).is_dir():
+        file = Path(source) / "config.json"
+        if not file.is_file():
+            raise ConfigError(f"{source} has no config.json, so it is not a medgan-zoo model folder "
+                              "(save one with pipe.save_pretrained(folder)).")
+    else:
+        rev = revision or "main"
+        try:
+            file = Path(hf_hub_download(source, "config.json", revision=revision, **download))
+        except RepositoryNotFoundError:
+            raise ZooError(f"Hub repo {source!r} not found (or it is private and you are not logged in: "
+                           "`hf auth login` or set HF_TOKEN).") from None
+        except RevisionNotFoundError:
+            raise ZooError(f"Hub repo {source!r} has no revision {rev!r} (a branch, tag or commit sha).") from None
+        except LocalEntryNotFoundError:  # before EntryNotFoundError, which it subclasses
+            raise ZooError(f"{source!r} ({rev}) is not in the Hugging Face cache and the Hub cannot be reached "
+                           "(HF_HUB_OFFLINE is set or there is no network). Load it once online first.") from None
+        except EntryNotFoundError:
+            raise ConfigError(f"Hub repo {source!r} ({rev}) has no config.json; it is not a medgan-zoo model.") from None
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config.json of {source} is not valid JSON ({exc}).") from None
+    if not isinstance(config, dict) or "family" not in config:
+        raise ConfigError(f"config.json of {source} names no 'family'; it was not written by medgan-zoo.")
+    return config
+
+
+def load_model(
+    name_or_path: str | Path,
+    revision: str | None = None,
+    device: str | torch.device | None = None,
+    dtype: torch.dtype | str | None = None,
+    *,
+    token: str | bool | None = None,
+    cache_dir: str | Path | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
+):
+    """The model behind a registered id, a Hub repo id or a local folder, ready for inference."""
+    if isinstance(dtype, str):
+        name, dtype = dtype, getattr(torch, dtype.removeprefix("torch."), None)
+        if not isinstance(dtype, torch.dtype):
+            raise ValueError(f"unknown dtype {name!r}; use e.g. 'float32', 'float16' or 'bfloat16'")
+    device = _check_device(device)
+    download = dict(token=token, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only)
+    source, revision, registry_weights = resolve(name_or_path, revision)
+    config = read_config(source, revision, **download)
+    model_class = get_registry().family_class(config["family"], source)
+    model = model_class.from_pretrained(source, revision=revision, **download)
+    model.registry_weights = registry_weights  # then the registry entry's card facts describe them
+    return model.to(device=device, dtype=dtype).eval()
+
+
+def _check_device(device):
+    """A device torch knows and this machine has, or an error saying which is missing."""
+    if device is None:
+        return None
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; use e.g. 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ZooError(f"device {device!r} was asked for, but this torch ({torch.__version__}) sees no CUDA GPU; "
+                       "use device='cpu', or install a CUDA build of torch")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ZooError(f"device {device!r} was asked for, but MPS is not available here; use device='cpu'")
+    return dev
+
+
+MODEL_FILES = ["config.json", "*.safetensors", "README.md"]
+"""What a model upload sends: nothing else from the folder (optimizer states, pickles, logs stay)."""
+
+STALE_WEIGHTS = ["*.safetensors"]
+"""Remote weight files not in the new upload are deleted in the same commit, so a repo never mixes
+networks from two pushes (an old discriminator beside a new generator)."""
+
+
+def upload_model_folder(
+    folder: str | Path, repo_id: str, *, revision: str | None = None, private: bool | None = None,
+    token: str | None = None, commit_message: str = "Upload with medgan-zoo",
+) -> str:
+    """Create (or reuse) ``repo_id`` and its branch ``revision``; upload a model folder as one commit."""
+    api = HfApi(token=token)
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    if revision not in (None, "main"):
+        api.create_branch(repo_id, branch=revision, exist_ok=True)
+    commit = api.upload_folder(
+        repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
+        allow_patterns=MODEL_FILES, delete_patterns=STALE_WEIGHTS,
+    )
+    return str(commit)

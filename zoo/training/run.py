@@ -1,0 +1,173 @@
+"""One training run as ``zoo train`` / ``accelerate launch zoo/train.py`` does it: data, model,
+trainer, checkpoints, samples, logs and the exported model folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+__all__ = ["run"]
+
+
+def _log_with(choice: str):
+    if choice == "none":
+        return None
+    if choice == "auto":
+        try:
+            import tensorboard  # noqa: F401
+        except ImportError:
+            return None
+        return "tensorboard"
+    return choice
+
+
+def run(args: argparse.Namespace, command: str) -> Path:
+    """Train as ``args`` say; returns the exported model folder."""
+    from PIL import Image
+
+    import zoo
+    from zoo.data.folders import load_training_data, split_by_group
+    from zoo.errors import MissingExtraError, ZooError
+    from zoo.cli.types import parse_overrides
+    from zoo.training.monitor import DiscriminatorMonitor
+    from zoo.training.samples import grid_image, sample_grid
+    from zoo.training.trainer import Trainer, TrainingDiverged, latest_checkpoint, needs_cpu_flag
+
+    try:
+        from accelerate import Accelerator
+    except ImportError:
+        raise MissingExtraError('training needs accelerate: pip install "medgan-zoo[train]"') from None
+
+    if args.d_overfit_every and not args.holdout:  # before any slow work
+        raise ZooError("--d-overfit-every compares D on training and held-out images: add --holdout, e.g. "
+                       "--holdout 0.1 (with --group-column lesion_id where shots of one lesion must stay together)")
+    out: Path = args.out
+    checkpoints = out / "checkpoints"
+    if not args.resume and latest_checkpoint(checkpoints) is not None:  # before any slow work
+        raise ZooError(f"{out} already holds checkpoints of a run: continue it with --resume latest, "
+                       "or start afresh in another --out folder")
+    accelerator = Accelerator(cpu=needs_cpu_flag(), mixed_precision=args.mixed_precision,
+                              log_with=_log_with(args.log_with), project_dir=str(out))
+    torch.manual_seed(args.seed)  # the initial weights, like everything after them, follow --seed
+    overrides = parse_overrides(args.set)
+    model = zoo.create(args.model, **overrides)
+    spec = zoo.info(args.model)
+    conditional = zoo.get_registry().task(model.task).labelled
+    # A class-conditional model learns the data's own classes unless --set class_names=[...] fixes them.
+    class_names = () if conditional and "class_names" not in overrides else model.config.get("class_names") or ()
+    load_size = model.image_size
+    if args.load_size:
+        if len(args.load_size) > 2:
+            raise ZooError(f"--load-size takes H or H W, got {args.load_size}")
+        load_size = tuple(args.load_size) * (2 if len(args.load_size) == 1 else 1)
+        if load_size[0] < model.image_size[0] or load_size[1] < model.image_size[1]:
+            raise ZooError(f"--load-size {load_size[0]} x {load_size[1]} is smaller than the model's image_size "
+                           f"{model.image_size[0]} x {model.image_size[1]}; crops are taken from the loaded images")
+    data = load_training_data(args.data, model.task, load_size, model.channels,
+                              class_names=tuple(class_names),
+                              label_column=args.label_column, group_column=args.group_column,
+                              progress=accelerator.is_main_process and not args.no_progress)
+    if conditional and tuple(model.config["class_names"]) != data.class_names:
+        accelerator.print(f"classes: {list(data.class_names)}, from the data's {args.label_column!r} column")
+        torch.manual_seed(args.seed)
+        model = zoo.create(args.model, **{**overrides, "class_names": list(data.class_names)})
+    held = None
+    if args.holdout:
+        data, held = split_by_group(data, args.holdout, seed=args.split_seed)
+        if accelerator.is_main_process:  # what the model never saw, for evaluation
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "heldout.txt").write_text("\n".join(held.files) + "\n")
+    accelerator.print(f"data: {args.data}: {data.describe()}" + (f"; held out {len(held)} (heldout.txt)" if held else ""))
+    if conditional:  # a class only in the held-out part would get an embedding that never trains
+        missing = [n for n, c in zip(data.class_names, torch.bincount(data.tensors["label"].long(),
+                                                                       minlength=len(data.class_names))) if not c]
+        if missing:
+            raise ZooError(f"classes {missing} have no training image after the hold-out split; lower --holdout, "
+                           "change --split-seed, or drop those classes")
+    monitor = None
+    if args.d_overfit_every:  # runs on the main process only (the Trainer sees to it)
+        monitor = DiscriminatorMonitor.from_data(
+            data, held, every=args.d_overfit_every, n=64, seed=args.seed,
+            on_record=lambda r: accelerator.log({k: v for k, v in r.items() if k != "step"}, step=r["step"]))
+    trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
+                      augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
+                      balance_classes=args.balance_classes, monitor=monitor,
+                      optimizer_options={"fused": True} if args.fused_adam else None)
+    if args.resume:
+        path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
+        if path is None:
+            accelerator.print(f"no checkpoint in {checkpoints} yet: starting from step 0")
+        else:
+            trainer.load_checkpoint(path)
+            accelerator.print(f"resumed from {path} at step {trainer.state.step}")
+            if monitor is not None and (out / "d_overfit.json").is_file():  # continue the curves
+                monitor.restore(json.loads((out / "d_overfit.json").read_text())["history"], trainer.state.step)
+    if accelerator.is_main_process:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+        (out / "command.txt").write_text(command + "\n")
+    accelerator.init_trackers("train", config={"command": command, "model": args.model, "steps": args.steps})
+
+    def save_samples(step: int) -> None:
+        if not accelerator.is_main_process:
+            return
+        plain = trainer.export_model()  # what will be exported: the EMA networks where EMA is on
+        grid = grid_image(sample_grid(plain, data, seed=args.seed))
+        Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(out / "samples" / f"step-{step:07d}.png")
+        for tracker in accelerator.trackers:
+            if tracker.name == "tensorboard":
+                tracker.log_images({"samples": grid[None].transpose(0, 3, 1, 2)}, step=step)
+
+    def save_d_overfit(plot: bool) -> None:
+        """RUN/d_overfit.json (with each checkpoint, so a resumed run keeps its curves) and the plot."""
+        if monitor is None or not accelerator.is_main_process or not monitor.history:
+            return
+        (out / "d_overfit.json").write_text(monitor.to_json() + "\n")
+        if plot:
+            monitor.plot(out / "d_overfit.png")
+
+    deadline = time.monotonic() + args.max_time if args.max_time else None
+    try:
+        for logs in trainer.steps(args.steps):
+            step = trainer.state.step
+            if step % args.log_every == 0:
+                accelerator.log(logs, step=step)
+            if step % args.sample_every == 0:
+                save_samples(step)
+            if step % args.checkpoint_every == 0 and step < args.steps:
+                trainer.save_checkpoint(checkpoints, keep=args.keep)
+                save_d_overfit(plot=False)
+            if deadline is not None:
+                if time.monotonic() > deadline:
+                    accelerator.set_trigger()
+                if accelerator.check_trigger():  # every process stops at the same step
+                    accelerator.print(f"zoo train: --max-time reached at step {step} of {args.steps}; saving")
+                    break
+    except TrainingDiverged as exc:
+        accelerator.print(f"zoo train: stopped: {exc}")
+        save_d_overfit(plot=True)  # the curves up to the divergence, for diagnosis
+        accelerator.end_training()
+        raise SystemExit(3) from None
+
+    if monitor is not None and accelerator.is_main_process:  # the last step too: --max-time stops anywhere
+        monitor(trainer, trainer.state.step, force=True)
+    trainer.save_checkpoint(checkpoints, keep=args.keep)
+    save_d_overfit(plot=True)
+    save_samples(trainer.state.step)
+    bundle = out / "model"
+    if accelerator.is_main_process:
+        export = trainer.export_model()
+        facts = {
+            "training_data": (f"`{args.data}`: {data.describe()}. Trained {trainer.state.step} steps with "
+                              f"`{command}`. State the data's source and licence here before sharing."),
+            "intended_use": spec.intended_use or "Research.",
+            "limitations": spec.limitations or "Not stated.",
+            "license": "other",  # the training data's terms apply; the uploader must state them
+        }
+        export.save_pretrained(bundle, model_card_kwargs=facts)
+        accelerator.print(f"model: {bundle} (zoo.load({str(bundle)!r}))")
+    accelerator.end_training()
+    return bundle

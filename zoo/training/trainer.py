@@ -1,0 +1,454 @@
+"""The one training loop that drives every family, on accelerate.
+
+A family supplies ``configure_optimizers`` and ``training_step(batch, optimizers, ctx)`` (its losses
+and the order of its G/D updates). The loop owns the rest: devices, DDP, mixed precision (all
+through accelerate), data order, randomness, EMA, augmentation, the divergence guard, checkpoints.
+
+Determinism: everything random in step ``s`` (which samples, the latents, the augmentation) is a
+function of ``(seed, s)``. A resumed run therefore continues exactly where a killed one stopped,
+and a run on N processes sees the same global batches and latents as a run on one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from zoo.training.augment import build_augment
+from zoo.models.blocks import center_crop
+from zoo.data.folders import TrainingData
+from zoo.errors import MissingExtraError, ZooError
+from zoo.registry import get_registry
+
+
+class TrainingDiverged(ZooError):
+    """A loss became NaN or infinite."""
+
+
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (stable across runs and platforms, unlike hash())."""
+    value = 0x9E3779B97F4A7C15
+    for part in parts:
+        value = (value ^ (part & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        value ^= value >> 31
+    return value & 0x7FFFFFFFFFFFFFFF
+
+
+def ema_with_warmup(decay: float):
+    """An EMA update for ``AveragedModel`` whose decay ramps up as min(decay, (1 + n) / (10 + n)).
+
+    A plain 0.999 EMA still holds 0.999**250 = 78 % of the random initial weights after 250 steps;
+    the ramp lets the average follow the early, fast-moving weights, then settle at ``decay``.
+    """
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = float(num_averaged)
+        weight = 1 - min(decay, (1 + n) / (10 + n))
+        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
+        if floats:
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], weight)
+        for a, c in zip(averaged, current):  # integer buffers (batch norm's counter) are copied
+            if not a.is_floating_point():
+                a.copy_(c)
+
+    return update
+
+
+@dataclass
+class StepContext:
+    """What a family's ``training_step`` may use besides its batch and optimizers."""
+
+    step: int
+    backward: Callable[[torch.Tensor], None]
+    augment: Callable[[torch.Tensor], torch.Tensor]  # before D, on real and fake alike
+    noise: Callable[[int, int], torch.Tensor]  # (n, dim) latents: this process's share of the global draw
+    next_batch: Callable[[], dict[str, torch.Tensor]]  # more real batches (e.g. WGAN-GP's extra critic steps)
+    # frozen(D)(x): D run so that gradients reach x but none is computed for D's weights. For the
+    # generator's update, where D only passes gradients through: it skips D's weight gradients
+    # (the reference codes' set_requires_grad(D, False)) without toggling flags under DDP.
+    frozen: Callable[[nn.Module], Callable[..., torch.Tensor]] = lambda net: net
+
+
+@dataclass
+class TrainState:
+    """The loop's own checkpointed state (accelerate saves it with the models and optimizers)."""
+
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    setup: dict = field(default_factory=dict)  # what must not change on resume: config, EMA networks
+    loaded_setup: dict | None = None
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "history": self.history, "setup": self.setup}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step, self.history = int(state["step"]), list(state["history"])
+        self.loaded_setup = state.get("setup")
+
+
+def crop_batch_center(batch: dict[str, torch.Tensor], size: tuple[int, int]) -> dict[str, torch.Tensor]:
+    """The model-sized middle of images stored larger (``Trainer`` crops those at random)."""
+    return {key: center_crop(value, size) if value.ndim == 4 else value for key, value in batch.items()}
+
+
+def to_model_batch(raw: dict[str, torch.Tensor], device, dtype) -> dict[str, torch.Tensor]:
+    """uint8 images -> [-1, 1], uint8 masks -> {0, 1}, labels stay integers."""
+    out = {}
+    for key, value in raw.items():
+        value = value.to(device, non_blocking=True)
+        if key == "label":
+            out[key] = value.long()
+        elif key == "mask":
+            out[key] = (value > 127).to(dtype)
+        else:
+            out[key] = value.to(dtype) / 127.5 - 1
+    return out
+
+
+class Trainer:
+    """Train ``model`` on ``data`` with an :class:`accelerate.Accelerator`.
+
+    ``batch_size`` is the global batch: each of N processes takes its 1/N share.
+    """
+
+    def __init__(
+        self,
+        model,
+        data: TrainingData,
+        *,
+        batch_size: int = 32,
+        lr: float | None = None,
+        seed: int = 0,
+        ema_decay: float = 0.0,
+        augment: str | None = None,
+        accelerator=None,
+        progress: bool = True,
+        channels_last: bool = False,
+        optimizer_options: dict | None = None,
+        balance_classes: bool | None = None,
+        monitor: Callable[["Trainer", int], object] | None = None,
+    ):
+        """``monitor(trainer, step)`` is called on the main process only, at the first step and after
+        each step (e.g. :class:`DiscriminatorMonitor`); it must do no collective operation, which
+        would wait forever for the other processes."""
+        try:
+            from accelerate import Accelerator
+        except ImportError:
+            raise MissingExtraError('training needs accelerate: pip install "medgan-zoo[train]"') from None
+
+        self.accelerator = accelerator or Accelerator(cpu=needs_cpu_flag())
+        acc = self.accelerator
+        if batch_size % acc.num_processes:
+            raise ValueError(f"batch size {batch_size} does not split over {acc.num_processes} processes")
+        if len(data) < batch_size:
+            raise ValueError(f"batch size {batch_size} is larger than the data ({len(data)} samples); lower it")
+        self.model, self.data, self.seed, self.progress = model, data, seed, progress
+        self.monitor = monitor
+        self.global_batch, self.local_batch = batch_size, batch_size // acc.num_processes
+        self.state = TrainState()
+        self._order: tuple[int, torch.Tensor] | None = None  # (epoch, its sample order)
+        self.augment = build_augment(augment).to(acc.device)
+        labelled = get_registry().task(model.task).labelled
+        if balance_classes is None:  # class-conditional families learn rare classes only if they see them
+            balance_classes = labelled
+        if balance_classes and "label" not in data.tensors:
+            raise ValueError("class balancing needs labelled data: a class-conditional model and data with a label "
+                             "column or class sub-folders (or turn it off: --no-balance-classes)")
+        if labelled:
+            names = list(model.config["class_names"])
+            labels = data.tensors.get("label")
+            if labels is None or len(labels) and not (0 <= int(labels.min()) and int(labels.max()) < len(names)):
+                raise ValueError(f"{model.model_id or model.family} needs a class index in 0..{len(names) - 1} "
+                                 f"({names}) for every image" + ("" if labels is None else
+                                 f"; got labels from {int(labels.min())} to {int(labels.max())}"))
+        self.class_weights = None
+        if balance_classes:  # each class drawn equally often: weight 1 / (its count)
+            labels = data.tensors["label"].long()
+            self.class_weights = (1.0 / torch.bincount(labels).double())[labels]
+
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        # Images stored larger than the model are cropped at random each draw (the reference
+        # implementations' load-size/crop-size augmentation); smaller ones cannot be used.
+        stored = next((tuple(v.shape[-2:]) for v in data.tensors.values() if v.ndim == 4), tuple(model.image_size))
+        if stored[0] < model.image_size[0] or stored[1] < model.image_size[1]:
+            raise ValueError(f"the images are {stored[0]} x {stored[1]} but the model takes {model.image_size[0]} x "
+                             f"{model.image_size[1]}; load them at least that large (or set a smaller image_size)")
+        self.crop_from = stored if stored != tuple(model.image_size) else None
+        model.to(acc.device, memory_format=self.memory_format)
+        model.mark_trained()  # provenance: the card no longer describes the registry's weights
+        model.train()
+        optimizers = model.configure_optimizers(**({"lr": lr} if lr else {}), **(optimizer_options or {}))
+        self.names = list(model.networks())
+        prepared = acc.prepare(*[model.networks()[n] for n in self.names], *optimizers.values())
+        self.wrapped = dict(zip(self.names, prepared[: len(self.names)]))
+        self.optimizers = dict(zip(optimizers, prepared[len(self.names):]))
+        # The loop's state is registered first, so its checkpoint file never moves whatever else is saved.
+        self.state.setup = {"config": json.loads(json.dumps(model.config)),
+                            "ema": sorted(model.inference_networks) if ema_decay else []}
+        if balance_classes:  # the sample order depends on it
+            self.state.setup["balance_classes"] = True
+        if self.crop_from is not None:  # so do the batches
+            self.state.setup["crop_from"] = list(self.crop_from)
+        acc.register_for_checkpointing(self.state)
+        self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
+        if ema_decay:
+            from torch.optim.swa_utils import AveragedModel
+
+            for name in model.inference_networks:
+                self.ema[name] = AveragedModel(model.networks()[name], use_buffers=True,
+                                               multi_avg_fn=ema_with_warmup(ema_decay))
+                acc.register_for_checkpointing(self.ema[name])
+        for part in model.training_state().values():  # last: older checkpoints keep their file numbers
+            acc.register_for_checkpointing(part)
+
+    # -- data and randomness -----------------------------------------------------------------
+    def _global_indices(self, draw: int) -> torch.Tensor:
+        """Sample indices of the ``draw``-th global batch: a fresh permutation each epoch, or with
+        balanced classes an epoch's worth of draws weighted by 1 / class count (with replacement)."""
+        per_epoch = len(self.data) // self.global_batch
+        epoch, k = divmod(draw, per_epoch)
+        if self._order is None or self._order[0] != epoch:  # one order per epoch, not per batch drawn
+            gen = torch.Generator().manual_seed(mix_seed(self.seed, 1, epoch))
+            order = (torch.randperm(len(self.data), generator=gen) if self.class_weights is None
+                     else torch.multinomial(self.class_weights, len(self.data), replacement=True, generator=gen))
+            self._order = (epoch, order)
+        return self._order[1][k * self.global_batch : (k + 1) * self.global_batch]
+
+    def _local_batch(self, draw: int) -> dict[str, torch.Tensor]:
+        rank = self.accelerator.process_index
+        idx = self._global_indices(draw)[rank * self.local_batch : (rank + 1) * self.local_batch]
+        raw = {k: v[idx] for k, v in self.data.tensors.items()}
+        if self.crop_from is not None:
+            raw = self._random_crop(raw, draw, rank)
+        batch = to_model_batch(raw, self.accelerator.device, self.model.dtype)
+        return {k: v.contiguous(memory_format=self.memory_format) if v.ndim == 4 else v for k, v in batch.items()}
+
+    def _random_crop(self, raw: dict[str, torch.Tensor], draw: int, rank: int) -> dict[str, torch.Tensor]:
+        """One model-sized window per sample, the same for all of a sample's images (image and mask,
+        A and B), at offsets drawn for the whole global batch from (seed, draw): N processes crop as
+        one does, and a resumed run crops as the first did."""
+        (big_h, big_w), (h, w) = self.crop_from, self.model.image_size
+        gen = torch.Generator().manual_seed(mix_seed(self.seed, 4, draw))
+        tops = torch.randint(big_h - h + 1, (self.global_batch,), generator=gen)
+        lefts = torch.randint(big_w - w + 1, (self.global_batch,), generator=gen)
+        mine = slice(rank * self.local_batch, (rank + 1) * self.local_batch)
+        out = {}
+        for key, value in raw.items():
+            if value.ndim != 4:
+                out[key] = value
+                continue
+            out[key] = torch.stack([v[:, t:t + h, l:l + w] for v, t, l in zip(value, tops[mine], lefts[mine])])
+        return out
+
+    def _context(self, step: int) -> StepContext:
+        acc = self.accelerator
+        rank, world = acc.process_index, acc.num_processes
+        # Everything random in this step comes from (seed, step): exact resume, N-process == 1-process.
+        torch.manual_seed(mix_seed(self.seed, 2, step, rank))
+        latents = torch.Generator().manual_seed(mix_seed(self.seed, 3, step))
+        per_step = self.model.batches_per_step
+        draws = iter(range(step * per_step, (step + 1) * per_step))  # this step's real batches
+
+        def next_batch() -> dict[str, torch.Tensor]:
+            draw = next(draws, None)
+            if draw is None:
+                raise RuntimeError(f"{type(self.model).__name__}.training_step used more than its "
+                                   f"batches_per_step = {per_step} real batches; raise batches_per_step")
+            return self._local_batch(draw)
+
+        def noise(n: int, dim: int) -> torch.Tensor:
+            z = torch.randn(n * world, dim, generator=latents)[rank * n : (rank + 1) * n]
+            return z.to(acc.device, self.model.dtype)
+
+        return StepContext(step=step, backward=acc.backward, augment=self.augment, noise=noise,
+                           next_batch=next_batch, frozen=self._frozen)
+
+    def _frozen(self, net: nn.Module) -> Callable[..., torch.Tensor]:
+        # The plain module (its forward keeps accelerate's autocast), with detached weights: a DDP
+        # wrapper's forward would make it wait for weight gradients that never come.
+        plain = self.accelerator.unwrap_model(net)
+        weights = {name: p.detach() for name, p in plain.named_parameters()}
+        return lambda *args, **kwargs: torch.func.functional_call(plain, weights, args, kwargs)
+
+    # -- the loop ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def unwrapped(self):
+        """The model with its plain networks (for sampling and saving), the wrappers put back after."""
+        for name in self.names:
+            setattr(self.model, name, self.accelerator.unwrap_model(self.wrapped[name]))
+        try:
+            yield self.model
+        finally:
+            self._wrap()
+
+    def release(self) -> None:
+        """Leave the model with its plain networks for good (after training in-process); EMA weights
+        replace the raw ones where EMA is on, as in the exported model."""
+        for name in self.names:
+            setattr(self.model, name, self.accelerator.unwrap_model(self.wrapped[name], keep_fp32_wrapper=False))
+        for name, average in self.ema.items():
+            self.model.networks()[name].load_state_dict(average.module.state_dict())
+        self.model.eval()
+
+    def _wrap(self) -> None:
+        for name in self.names:
+            setattr(self.model, name, self.wrapped[name])
+
+    def steps(self, until: int) -> Iterator[dict[str, float]]:
+        """Train up to step ``until``, yielding each step's losses (after the step)."""
+        acc = self.accelerator
+        self._wrap()
+        self.model.train()
+        bar = tqdm(total=until, initial=self.state.step, desc=f"train {self.model.model_id}", unit="step",
+                   disable=not (self.progress and acc.is_main_process), dynamic_ncols=True)
+        started, first = time.perf_counter(), self.state.step
+        try:
+            self._observe()
+            while self.state.step < until:
+                step = self.state.step
+                ctx = self._context(step)
+                logs = self.model.training_step(ctx.next_batch(), self.optimizers, ctx)
+                bad = [k for k, v in logs.items() if not math.isfinite(v)]
+                # Every process must stop together, or the others would wait forever in the next step.
+                if acc.num_processes > 1:
+                    anywhere = acc.reduce(torch.tensor([float(bool(bad))], device=acc.device), reduction="sum")
+                    if anywhere.item() and not bad:
+                        bad = ["a loss on another process"]
+                        logs = {bad[0]: float("nan")}
+                if bad:
+                    raise TrainingDiverged(
+                        f"{', '.join(bad)} became {logs[bad[0]]} at step {step}: training diverged. The last "
+                        "checkpoint before it is intact; lower the learning rate (--lr) or the batch size, or "
+                        "enable augmentation, and resume from it."
+                    )
+                for name, average in self.ema.items():
+                    average.update_parameters(acc.unwrap_model(self.wrapped[name]))
+                self.state.step += 1
+                self.state.history.append(logs)
+                self._observe()
+                rate = (self.state.step - first) * self.global_batch / max(time.perf_counter() - started, 1e-9)
+                bar.update(1)
+                bar.set_postfix({**{k: f"{v:.3f}" for k, v in logs.items()}, "img/s": f"{rate:.0f}"}, refresh=False)
+                yield logs
+        finally:
+            bar.close()
+
+    def _observe(self) -> None:
+        if self.monitor is not None and self.accelerator.is_main_process:
+            self.monitor(self, self.state.step)
+
+    def export_model(self):
+        """A stand-alone copy of the model for saving: plain networks, their EMA where enabled."""
+        with self.unwrapped() as model:
+            export = copy.deepcopy(model)
+        for name, average in self.ema.items():
+            export.networks()[name].load_state_dict(average.module.state_dict())
+        return export.eval()
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def save_checkpoint(self, folder: str | Path, keep: int = 3) -> Path:
+        """Everything needed to resume, written atomically: a temp folder renamed into place."""
+        acc = self.accelerator
+        folder = Path(folder)
+        final = folder / f"step-{self.state.step:07d}"
+        tmp = folder / f".tmp-step-{self.state.step:07d}"
+        if final.exists():  # this step is saved already (a resumed run that had nothing left to do)
+            return final
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            shutil.rmtree(tmp, ignore_errors=True)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp))
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+            for old in sorted(folder.glob("step-*"))[:-keep]:
+                shutil.rmtree(old, ignore_errors=True)
+        acc.wait_for_everyone()
+        return final
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore everything from a checkpoint of this same setup (config, EMA), or say what differs."""
+        try:
+            self.accelerator.load_state(str(path))
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise ZooError(f"{path} does not fit this run ({type(exc).__name__}: {exc}); resume with the same "
+                           "--set overrides and --ema as the run that wrote it") from None
+        if self.state.loaded_setup is not None and self.state.loaded_setup != self.state.setup:
+            raise ZooError(f"{path} was written with {self.state.loaded_setup}, this run has {self.state.setup}; "
+                           "resume with the same --set overrides, --ema and --balance-classes")
+
+
+def latest_checkpoint(folder: str | Path) -> Path | None:
+    found = sorted(Path(folder).glob("step-*"))
+    return found[-1] if found else None
+
+
+def needs_cpu_flag() -> bool:
+    """Multi-process without any accelerator: accelerate must be told to use CPU (gloo)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+
+
+def train_steps(
+    model,
+    images: torch.Tensor | Mapping[str, torch.Tensor],
+    steps: int,
+    batch_size: int = 32,
+    lr: float | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    labels: torch.Tensor | None = None,
+    **trainer_options,
+) -> list[dict[str, float]]:
+    """Train ``model`` on in-memory tensors for ``steps`` steps: the same loop as
+    ``accelerate launch zoo/train.py``, for notebooks and tests.
+
+    ``images``: N x C x H x W in [-1, 1] for the noise-to-image families (with ``labels``, N class
+    indices, for class-conditional ones), or the batch the family's ``training_step`` reads:
+    ``{"A": ..., "B": ...}`` for translation, ``{"image": ..., "mask": ...}`` for masked edits
+    (images in [-1, 1], masks in {0, 1}).
+    """
+    tensors = dict(images) if isinstance(images, Mapping) else {"image": images}
+    if labels is not None:
+        tensors["label"] = labels
+    if ("label" in tensors) != get_registry().task(model.task).labelled:
+        raise ValueError(f"labels are needed for a model of a labelled task (class-conditional) and only for one "
+                         f"({model.task})")
+    expected = (model.channels, *model.image_size)
+    stored = {}
+    for key, value in tensors.items():
+        value = torch.as_tensor(value)
+        if key == "label":
+            stored[key] = value.long()
+        elif key == "mask":
+            stored[key] = ((value > 0.5) * 255).to(torch.uint8)
+        else:
+            if value.ndim != 4 or tuple(value.shape[1:]) != expected:
+                raise ValueError(f"images must be N x {' x '.join(map(str, expected))} (N x C x H x W) for this "
+                                 f"model, got {tuple(value.shape)}; resize them, or create the model with "
+                                 "image_size=(H, W)")
+            stored[key] = ((value.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    sizes = {key: len(value) for key, value in stored.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"every tensor needs the same number of samples, got {sizes}")
+    n = next(iter(sizes.values()))
+    trainer = Trainer(model, TrainingData(stored), batch_size=min(batch_size, n), lr=lr,
+                      seed=seed, progress=progress, **trainer_options)
+    with torch.random.fork_rng(devices=[]):  # the loop reseeds the global RNG each step: keep the caller's
+        history = list(trainer.steps(steps))
+    trainer.release()
+    return history
