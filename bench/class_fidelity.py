@@ -17,7 +17,7 @@ import torch
 
 import zoo
 from zoo.data import load_training_data, split_by_group
-from zoo.evaluate.augmentation import _oversample
+from zoo.evaluate.augmentation import oversample
 from zoo.evaluate.classifier import predict, train_classifier
 
 
@@ -44,10 +44,11 @@ def main() -> None:
     train, test = split_by_group(data, args.holdout, seed=args.split_seed)
     labels = train.tensors["label"].long()
     counts = {n: max(0, args.minority_target - int((labels == k).sum())) for k, n in enumerate(names)}
-    repeats = _oversample(labels, counts, names, args.seed)
+    repeats = oversample(labels, counts, names, args.seed)
     images = torch.cat([train.tensors["image"], train.tensors["image"][repeats]])
     judge = train_classifier(images, torch.cat([labels, labels[repeats]]), len(names),
-                             steps=math.ceil(args.epochs * len(train) / 64), seed=args.seed, augment=True, progress=True)
+                             steps=math.ceil(args.epochs * len(train) / 64), seed=args.seed, augment=True,
+                             progress=True)
     held = recall(predict(judge, test.tensors["image"]), test.tensors["label"].long(), names)
     generated = {}
     for k, name in enumerate(names):

@@ -4,8 +4,8 @@
 
 The held-out part is the one `zoo train --holdout 0.1 --group-column lesion_id --split-seed 0` keeps
 out (pass the same --holdout), so a model trained that way is scored on images it never saw. A
-class-conditional model generates the held-out images' own labels, so both sets have one class mix. Lower is closer. A stopgap until
-`zoo evaluate` brings FID/KID; it needs no pretrained network.
+class-conditional model generates the held-out images' own labels, so both sets have one class mix. Lower is closer.
+A stopgap until `zoo evaluate` brings FID/KID; it needs no pretrained network.
 """
 
 import argparse

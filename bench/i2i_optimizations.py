@@ -105,7 +105,8 @@ def copy_weights(dst: nn.Module, src: nn.Module) -> nn.Module:
 
 def print_table(rows: list[dict], unit: str, higher_better: bool) -> None:
     base = rows[0]["median"]
-    print(f"\n{'variant':<34} {'median ' + unit:>13} {'ratio':>7} {'per-round':>9} {'setup s':>8} {'max|diff|':>10}  runs")
+    print(f"\n{'variant':<34} {'median ' + unit:>13} {'ratio':>7} {'per-round':>9} {'setup s':>8} "
+          f"{'max|diff|':>10}  runs")
     for r in rows:
         if r.get("error"):
             print(f"{r['name']:<34} failed: {r['error']}")
@@ -315,9 +316,9 @@ def adam(model, **options):
 def make_zoo_loop(case: str, config: str = "baseline", freeze_d: bool = True, ctx=contextlib.nullcontext):
     """medgan-zoo's Trainer on the case's reference shapes, set up as i2i_speed's ``config``;
     ``freeze_d=False`` lets D's weights get gradients in G's step (the zoo before ctx.frozen)."""
-    import zoo
-
     from i2i_speed import CASES, training_case  # the speed bench's reference shapes and set-ups
+
+    import zoo
 
     _, model_id, overrides = CASES[case]
     trainer = training_case(zoo.create(model_id, **overrides), config)

@@ -32,9 +32,8 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
-
 from i2i_speed import CASES, training_case  # bench/ is on the path when run as a script
+from torch.utils.flop_counter import FlopCounterMode
 from train_speed import step_rates
 
 TARGETS = {"a": 0.75, "b": 4.5}  # 1.5x the figures for the standard implementation

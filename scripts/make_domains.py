@@ -38,9 +38,9 @@ from tqdm.auto import tqdm
 
 from zoo.data import list_images
 from zoo.data.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
-from zoo.errors import ImageInputError
 from zoo.data.images import match_channels, read_image, resize, to_pil
 from zoo.data.patches import extract_patches
+from zoo.errors import ImageInputError
 
 DATASETS = ("pws-unpaired", "pws-paired", "pws-removal-check", "eczema-masked", "eczema-unpaired",
             "eczema-removal-check")
@@ -127,7 +127,7 @@ def _fresh(out: Path, name: str) -> Path:
 def _face_patches(face: torch.Tensor, stem: str, size: int, seed: int) -> list[tuple[str, torch.Tensor]]:
     patches = extract_patches(face, None, size=size, region=face_region(face), mask_fraction=(0, 0),
                               stride=max(1, size // 6), max_patches=4, seed=_seed(seed, stem))
-    return [(f"face-{stem}-y{t}x{l}", p) for p, _, (t, l) in patches if _plain_skin(p)]
+    return [(f"face-{stem}-y{t}x{left}", p) for p, _, (t, left) in patches if _plain_skin(p)]
 
 
 def _plain_skin(patch: torch.Tensor) -> bool:
@@ -152,7 +152,7 @@ def _ph2_patches(folder: Path, size: int, seed: int) -> list[tuple[str, torch.Te
         # Healthy skin only: no lesion pixel, and skin-coloured (not the dark dermoscope rim).
         found = extract_patches(image, lesion, size=size, region=skin_mask(image), mask_fraction=(0, 0),
                                 stride=max(1, size // 4), max_patches=4, seed=_seed(seed, path.stem))
-        out += [(f"ph2-{path.stem}-y{t}x{l}", p) for p, _, (t, l) in found]
+        out += [(f"ph2-{path.stem}-y{t}x{left}", p) for p, _, (t, left) in found]
     return out
 
 
@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     parser.add_argument("--patch-size", type=int, default=128, help="skin patch size written (64 for quick runs)")
     parser.add_argument("--face-patch", type=int, default=48,
                         help=f"skin window cut from a {FACE_WORK_SIZE} px face before resizing")
-    parser.add_argument("--ph2-patch", type=int, default=64, help=f"skin window cut from a {FACE_WORK_SIZE} px PH2 image")
+    parser.add_argument("--ph2-patch", type=int, default=64,
+                        help=f"skin window cut from a {FACE_WORK_SIZE} px PH2 image")
     parser.add_argument("--fade", type=float, default=0.6, help="after-treatment fading (0.6 = 60 %%)")
     parser.add_argument("--stains-per-face", type=int, default=4, metavar="K",
                         help="pws-unpaired/B gets K different stains on each of its faces (more stain shapes "
@@ -264,8 +265,8 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
             patch_size=args.patch_size, faces=args.faces, ph2=ph2))
     counts = {f"{name}/{sub.name}": len(list_images(sub)) for name, folder in folders.items()
               for sub in sorted(folder.iterdir()) if sub.is_dir()}
-    counts.update(faces_used=len(faces), faces_without_skin=no_skin, faces_tiny_stain=tiny_stain, faces_unreadable=unreadable,
-                  skin_patches=len(patches))
+    counts.update(faces_used=len(faces), faces_without_skin=no_skin, faces_tiny_stain=tiny_stain,
+                  faces_unreadable=unreadable, skin_patches=len(patches))
     for key, value in counts.items():
         print(f"{key}: {value}")
     return counts

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # toy_plugin, hub_server
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+import toy_plugin  # noqa: E402
 
 import zoo  # noqa: E402
-import toy_plugin  # noqa: E402
 
 pytest_plugins = ["hub_server"]
 

@@ -12,7 +12,13 @@ from PIL import Image
 import zoo
 from zoo.data import DataError, TrainingData, load_training_data, split_by_group
 from zoo.evaluate import (
-    DEFAULT_CONDITIONS, accuracy, augmentation_benefit, balanced_accuracy, confusion_matrix, macro_f1, per_class_f1,
+    DEFAULT_CONDITIONS,
+    accuracy,
+    augmentation_benefit,
+    balanced_accuracy,
+    confusion_matrix,
+    macro_f1,
+    per_class_f1,
     per_class_recall,
 )
 from zoo.evaluate.augmentation import add_arguments, run_cli
@@ -130,12 +136,14 @@ def test_cli_honours_the_heldout_list_exactly(toys, tmp_path, capsys):
     add_arguments(parser)
     args = parser.parse_args(["--data", str(folder), "--model", str(tmp_path / "gan"), "--heldout-list",
                               str(tmp_path / "heldout.txt"), "--seeds", "3", "--epochs", "1", "--batch-size", "8",
-                              "--image-size", "8", "--minority-target", "9", "--no-progress", "-o", str(tmp_path / "out")])
+                              "--image-size", "8", "--minority-target", "9", "--no-progress", "-o",
+                              str(tmp_path / "out")])
     assert run_cli(args) == 0
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"report.json", "report.md", "benefit.png"}
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert sorted(p.split("/")[-1] for p in report["split"]["test_files"]) == sorted(p.split("/")[-1] for p in listed)
-    assert report["split"]["train_images"] == 34 and report["split"]["test_class_counts"] == {"df": 2, "mel": 2, "vasc": 2}
+    assert (report["split"]["train_images"] == 34
+            and report["split"]["test_class_counts"] == {"df": 2, "mel": 2, "vasc": 2})
     assert report["synthetic_per_class"] == {"df": 3, "mel": 0, "vasc": 3}  # 9 minus 6 training images each
     assert "--heldout-list" in report["command"] and report["settings"]["seeds"] == [3]
     assert "| real+classic+synthetic |" in capsys.readouterr().out
@@ -144,7 +152,8 @@ def test_cli_honours_the_heldout_list_exactly(toys, tmp_path, capsys):
 def test_errors_name_the_problem(toys, tmp_path):
     folder = ham_like(tmp_path / "data")
     other = zoo.create("toy-conditional", class_names=["akiec", "bcc"])
-    with pytest.raises(ValueError, match=r"makes the classes \['akiec', 'bcc'\] but the data has \['df', 'mel', 'vasc'\]"):
+    with pytest.raises(ValueError, match=r"makes the classes \['akiec', 'bcc'\] but the data has "
+                                         r"\['df', 'mel', 'vasc'\]"):
         augmentation_benefit(folder, other, image_size=8, progress=False)
     (tmp_path / "list.txt").write_text("img000.png\nnot-there.png\n")
     with pytest.raises(DataError, match=r"1 files of .*list\.txt are not in the data: not-there\.png"):

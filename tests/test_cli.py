@@ -31,7 +31,8 @@ def test_info_json(capsys):
 
 
 def test_generate_writes_pngs(tmp_path, capsys):
-    assert main(["generate", "dcgan-lesions", "-n", "3", "-o", str(tmp_path), "--seed", "5", "--truncation", "0.7"]) == 0
+    assert main(["generate", "dcgan-lesions", "-n", "3", "-o", str(tmp_path),
+                 "--seed", "5", "--truncation", "0.7"]) == 0
     files = sorted(tmp_path.glob("*.png"))
     assert [f.name for f in files] == [f"dcgan-lesions-seed5-{i:04d}.png" for i in range(3)]
     assert Image.open(files[0]).size == (64, 64)

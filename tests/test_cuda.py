@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_learning import synthetic_labelled_lesions
 
 import zoo
-from test_learning import synthetic_labelled_lesions, synthetic_lesions
 from zoo.training import train_steps
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

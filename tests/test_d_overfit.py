@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import raw_batch, tiny
 from PIL import Image
+from test_learning import synthetic_lesions
 
 import zoo
-from conftest import raw_batch, tiny
-from test_learning import synthetic_lesions
 from zoo.data import TrainingData
 from zoo.errors import ZooError
 from zoo.training import DiscriminatorMonitor, Trainer, to_model_batch

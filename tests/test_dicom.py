@@ -9,13 +9,12 @@ import torch
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import (ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage,
-                         generate_uid)
+from pydicom.uid import ExplicitVRLittleEndian, JPEGBaseline8Bit, SecondaryCaptureImageStorage, generate_uid
 
 from zoo.data import load_training_data
-from zoo.errors import ImageInputError, MissingExtraError
 from zoo.data.dicom import is_dicom_file
 from zoo.data.images import read_image
+from zoo.errors import ImageInputError, MissingExtraError
 
 
 def dicom(pixels, bits=12, pi="MONOCHROME2", slope=None, intercept=None, signed=False, frames=None, rgb=False):

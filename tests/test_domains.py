@@ -10,9 +10,9 @@ import torch
 
 from zoo.data import load_training_data
 from zoo.data.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
-from zoo.errors import ImageInputError
 from zoo.data.images import to_pil
 from zoo.data.patches import extract_patches
+from zoo.errors import ImageInputError
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest)
 
@@ -68,7 +68,8 @@ def test_stain_one_sided_in_face_and_purple_red():
         # Redder/purpler: green falls more than red and blue, so R/G and B/G rise.
         assert (after[0] / after[1]).mean() > (before[0] / before[1]).mean() * 1.2
         assert (after[2] / after[1]).mean() > (before[2] / before[1]).mean()
-    sides = {add_port_wine_stain(face, s)[1][0, :, :32].sum().item() > add_port_wine_stain(face, s)[1][0, :, 32:].sum().item()
+    sides = {add_port_wine_stain(face, s)[1][0, :, :32].sum().item()
+             > add_port_wine_stain(face, s)[1][0, :, 32:].sum().item()
              for s in range(8)}
     assert sides == {True, False}  # both sides occur across seeds
 
@@ -183,7 +184,8 @@ def test_make_domains_end_to_end(tmp_path):
     assert counts["pws-removal-check/A"] == counts["pws-removal-check/B"] == counts["pws-removal-check/masks"] == 3
     assert counts["eczema-masked/images"] == counts["eczema-masked/masks"] >= 1
     assert counts["eczema-masked/healthy"] >= 1
-    assert any(k.startswith("ph2-") for k in [p.name[len("synthetic-"):] for p in (out / "eczema-masked").rglob("*.png")])
+    assert any(k.startswith("ph2-")
+               for k in [p.name[len("synthetic-"):] for p in (out / "eczema-masked").rglob("*.png")])
 
     unpaired = load_training_data(out / "pws-unpaired", "unpaired-translation", (64, 64), 3, progress=False)
     paired = load_training_data(out / "pws-paired", "paired-translation", (64, 64), 3, progress=False)

@@ -137,7 +137,8 @@ def test_addition_is_scored_against_the_lesion_its_mask_was_traced_around():
     assert painted["input_to_lesion_colour"] > 0.4  # the smoothed-away lesion is skin-coloured
     assert painted["added_to_lesion_colour"] < 0.05  # (the grown mask's edge pixels were skin)
     assert painted["lesion_detail"] > 0 and "added_detail" in painted
-    unchanged = masked_edit_metrics(type("_Keep", (_Identity,), {"default_mode": "add", "edit_inputs": _PaintLesion.edit_inputs})(), data,
+    unchanged = masked_edit_metrics(type("_Keep", (_Identity,),
+                                         {"default_mode": "add", "edit_inputs": _PaintLesion.edit_inputs})(), data,
                                     progress=False)
     assert unchanged["added_to_lesion_colour"] == pytest.approx(unchanged["input_to_lesion_colour"])
 
@@ -186,7 +187,8 @@ def test_evaluate_without_inception_file_says_so_and_skips_the_audit_without_a_s
     report = evaluate(str(_tiny_dcgan(tmp_path)), data, num_samples=12, truncations=(), progress=False)
     assert "swd" in report.figures and "fid" not in report.figures
     assert any("no Inception weights file" in note for note in report.notes)
-    assert any("no held-out split" in note for note in report.notes) and "memorization_flagged_fraction" not in report.figures
+    assert (any("no held-out split" in note for note in report.notes)
+            and "memorization_flagged_fraction" not in report.figures)
 
 
 def test_update_card_writes_model_index_and_replaces_its_own_section(tmp_path):

@@ -127,6 +127,7 @@ def test_cli_push_respects_hf_endpoint(fake_hub, tmp_path):
 
 def test_dcgan_whole_way_create_train_save_push_load_generate(fake_hub, tmp_path):
     from test_learning import synthetic_lesions
+
     from zoo.training import train_steps
 
     model = zoo.create("dcgan-lesions", image_size=(16, 24), g_features=32, d_features=32)

@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from conftest import tiny
 
 import zoo
-from conftest import tiny
 from zoo.evaluate.metrics import sliced_wasserstein
 from zoo.training import train_steps
 

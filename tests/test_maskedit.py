@@ -4,12 +4,12 @@ import pytest
 import torch
 
 import zoo
+from conftest import tiny
 from zoo.training import train_steps
 
 IDS = ("eczema-remove", "eczema-add", "lesion-remove", "lesion-add")
 SKIN = torch.tensor([0.85, 0.65, 0.55])
 LESION = torch.tensor([0.35, 0.2, 0.15])
-TINY = {"image_size": (32, 32), "g_features": 8, "d_features": 8}
 
 
 @pytest.fixture(autouse=True)
@@ -66,8 +66,7 @@ def test_registered_ids_and_defaults():
 @pytest.mark.slow
 @pytest.mark.parametrize("direction, upsample", [("remove", "transposed"), ("add", "transposed"), ("remove", "resize")])
 def test_learns_to_edit_inside_and_keep_outside(direction, upsample):
-    torch.manual_seed(0)
-    model = zoo.create(f"eczema-{direction}", **TINY, upsample=upsample)
+    model = tiny(f"eczema-{direction}", upsample=upsample)  # seeded
     data = synthetic(64)
     train_steps(model, data, steps=150, batch_size=16, progress=False)
     test = synthetic(32, seed=1)
@@ -90,7 +89,7 @@ def test_prefill_add_learns_from_lesion_images_alone():
     lesion smoothed away and learns to paint the lesion back; on unseen healthy skin it then paints
     lesions inside the mask and leaves the outside alone."""
     torch.manual_seed(0)
-    model = zoo.create("lesion-add", **TINY, prefill=True)
+    model = tiny("lesion-add", prefill=True)
     data = {k: v for k, v in synthetic(64).items() if k != "healthy"}
     train_steps(model, data, steps=150, batch_size=16, progress=False)
     test = synthetic(32, seed=1)
@@ -169,7 +168,7 @@ def test_smooth_fill_fills_from_the_surroundings_and_keeps_the_rest():
 @pytest.mark.parametrize("mode", ["remove", "add"])
 @pytest.mark.parametrize("size", [(50, 70), (33, 17), (128, 128)])
 def test_any_size_comes_back_at_its_own_size(mode, size):
-    pipe = zoo.pipeline_for(zoo.create(f"lesion-{mode}", **TINY))
+    pipe = zoo.pipeline_for(tiny(f"lesion-{mode}"))
     image = torch.rand(3, *size)
     mask = torch.zeros(1, *size)
     mask[:, size[0] // 4 : size[0] // 2, size[1] // 4 : size[1] // 2] = 1
@@ -181,7 +180,7 @@ def test_any_size_comes_back_at_its_own_size(mode, size):
 
 
 def test_pipeline_grows_the_mask_on_request():
-    pipe = zoo.pipeline_for(zoo.create("eczema-remove", **TINY))
+    pipe = zoo.pipeline_for(tiny("eczema-remove"))
     with torch.no_grad():
         pipe.model.generator.head[1].bias.fill_(1.0)  # an "edit" that brightens every pixel it may touch
     image, mask = torch.full((3, 40, 40), 0.2), torch.zeros(1, 40, 40)
@@ -195,7 +194,7 @@ def test_pipeline_grows_the_mask_on_request():
 
 
 def test_wrong_mask_or_mode_is_a_clear_error():
-    model = zoo.create("eczema-remove", **TINY)
+    model = tiny("eczema-remove")
     x, mask = torch.zeros(2, 3, 32, 32), torch.ones(2, 1, 32, 32)
     with pytest.raises(ValueError, match=r"load 'eczema-add' for mode='add'"):
         model.edit(x, mask, "add")

@@ -7,10 +7,10 @@ import json
 
 import pytest
 import torch
+from conftest import tiny
 from huggingface_hub import ModelCard
 
 import zoo
-from conftest import tiny
 from zoo.pipelines import pipeline_for
 
 TOY_IDS = ["toy-conditional", "toy-edit", "toy-translate"]

@@ -87,7 +87,8 @@ def test_broken_plugins_are_skipped_with_a_warning_naming_them(tmp_path, monkeyp
 
 
 def test_duplicate_ids_name_both_plugins(tmp_path, monkeypatch):
-    make_distribution(tmp_path, "zoo_dup", {"zoo_dup": GOOD.format(id="dcgan-lesions", modality="x")}, {"dupe": "zoo_dup"})
+    make_distribution(tmp_path, "zoo_dup", {"zoo_dup": GOOD.format(id="dcgan-lesions", modality="x")},
+                      {"dupe": "zoo_dup"})
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(zoo.DuplicateModelError) as err:
         Registry.from_entry_points()
@@ -275,3 +276,24 @@ def test_card_facts_errors_name_the_file_and_field(tmp_path):
     path.write_text("id: x\nversion: 1.0.0\n")
     with pytest.raises(zoo.ConfigError, match=r"x.yaml: missing \[.*'modality'"):
         read_card_facts(path)
+
+
+def test_the_plugin_docs_family_example_runs(tmp_path):
+    """docs/plugins.md's family example, as printed: it registers, creates, generates and round-trips."""
+    import re
+    import types
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    source = next(block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "class TinyGAN" in block)
+    module = types.ModuleType("my_gan")
+    exec(compile(source, "docs/plugins.md", "exec"), module.__dict__)
+    registry = zoo.get_registry()
+    registry.add_plugin(module, "docs-example")
+    try:
+        model = zoo.create("tinygan-xray", **zoo.info("tinygan-xray").tiny)
+        assert zoo.pipeline_for(model)(num_images=2).tensors.shape == (2, 1, 16, 16)
+        model.save_pretrained(tmp_path)
+        assert zoo.load(str(tmp_path)).model.config["image_size"] == [16, 16]
+    finally:
+        registry.remove_plugin("docs-example")

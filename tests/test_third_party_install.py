@@ -1,13 +1,14 @@
-"""A third-party family, or a whole task, needs nothing but `pip install`: build a plugin package, install it, use it."""
+"""A third-party family, or a whole task, needs nothing but `pip install`: build a plugin package, install it,
+use it."""
 
 import json
 import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 PYPROJECT = """
 [build-system]

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from conftest import raw_batch, tiny
 from PIL import Image
 from safetensors.torch import load_file
+from test_learning import synthetic_lesions
 
 import zoo
-from conftest import raw_batch, tiny
-from test_learning import synthetic_lesions
 from zoo.data import TrainingData
 from zoo.training import Trainer
 
@@ -190,7 +190,8 @@ def test_two_processes_on_cpu_match_one(lesion_folder, tmp_path):
     # (DDP averages the per-process mean gradients: the global mean).
     steps = ["--steps", "20", "--checkpoint-every", "1000", "--set", "norm=none"]
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", str(ROOT / "zoo" / "train.py")]
+              "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+              str(ROOT / "zoo" / "train.py")]
     two = subprocess.run([*launch, *SMALL, "--data", str(lesion_folder), "--out", str(tmp_path / "two"), *steps],
                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert two.returncode == 0, two.stdout + two.stderr
@@ -201,7 +202,8 @@ def test_two_processes_on_cpu_match_one(lesion_folder, tmp_path):
     a, b, c = weights(tmp_path / "two"), weights(tmp_path / "one"), weights(tmp_path / "seed1")
 
     def distance(x, y):  # the largest relative L2 difference over all weight tensors
-        return max(((x[k] - y[k]).norm() / y[k].norm()).item() for k in y if y[k].is_floating_point() and y[k].norm() > 0)
+        return max(((x[k] - y[k]).norm() / y[k].norm()).item()
+                   for k in y if y[k].is_floating_point() and y[k].norm() > 0)
 
     print(f"relative weight distance: 2 processes vs 1 = {distance(a, b):.2e}; seed 1 vs seed 0 = {distance(c, b):.2e}")
     assert distance(a, b) < 1e-3 < 0.5 < distance(c, b)
@@ -285,6 +287,7 @@ def test_a_class_conditional_model_trains_on_the_users_own_classes(tmp_path):
     import json
 
     from test_learning import synthetic_labelled_lesions
+
     from zoo.cli.train import main
 
     data = tmp_path / "data"
@@ -316,15 +319,8 @@ def test_zoo_train_load_size_trains_on_random_crops(lesion_folder, tmp_path, cap
     assert "smaller than the model's image_size 8 x 8" in capsys.readouterr().err
 
 
-def _tiny_i2i(model_id: str):
-    torch.manual_seed(0)
-    if model_id == "cyclegan-pws":
-        return zoo.create(model_id, image_size=32, g_features=4, g_blocks=1, d_features=4, discriminator="patch")
-    return zoo.create(model_id, image_size=32, g_features=4, d_features=4)
-
-
 def test_frozen_network_passes_gradients_to_its_input_and_computes_none_for_its_weights():
-    model = _tiny_i2i("pix2pix-pws")
+    model = tiny("pix2pix-pws")
     pairs = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
     trainer = Trainer(model, TrainingData({"A": pairs, "B": pairs.flip(0)}), batch_size=2, progress=False)
     trainer._wrap()
@@ -380,7 +376,7 @@ def test_freezing_d_in_the_generator_step_trains_the_same_weights(model_id, monk
 
 
 def test_a_frozen_discriminator_keeps_bf16_autocast(speed_options):
-    model = _tiny_i2i("pix2pix-pws")
+    model = tiny("pix2pix-pws")
     pairs = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
     trainer = Trainer(model, TrainingData({"A": pairs, "B": pairs.flip(0)}), batch_size=2, progress=False,
                       **speed_options("bf16_fused"))

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.models.i2i import ResnetGenerator
 from zoo.evaluate.metrics import sliced_wasserstein
+from zoo.models.i2i import ResnetGenerator
 from zoo.training import train_steps
 
 SKIN = torch.tensor([0.85, 0.65, 0.55]).view(1, 3, 1, 1)
@@ -92,7 +92,8 @@ def test_pix2pix_learns_the_fading_inside_the_stain(precision, speed_options):
     model.eval()
     with torch.no_grad():
         predicted = model.translate(test_stained, "AtoB")
-    inside, copying = (predicted - target).abs()[stain].mean().item(), (test_stained - target).abs()[stain].mean().item()
+    inside, copying = ((predicted - target).abs()[stain].mean().item(),
+                       (test_stained - target).abs()[stain].mean().item())
     outside = (predicted - target).abs()[~stain].mean().item()
     print(f"pix2pix L1 to the after-treatment image inside the stain {inside:.3f} (copying the input: "
           f"{copying:.3f}), outside {outside:.3f}")

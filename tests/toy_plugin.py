@@ -12,7 +12,8 @@ from zoo.models.latents import sample_normal
 
 
 def _tiny(cin: int, cout: int) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(cin, 4, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(4, cout, 3, padding=1), nn.Tanh())
+    return nn.Sequential(nn.Conv2d(cin, 4, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(4, cout, 3, padding=1),
+                         nn.Tanh())
 
 
 class ToyTranslator(GANModel):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+__all__ = ["ZooError", "UnknownModelError", "DuplicateModelError", "PluginWarning", "WeightsError", "ConfigError",
+    "ImageInputError", "MissingExtraError"]
+
 
 class ZooError(Exception):
     """Base class for every error medgan-zoo raises on purpose."""

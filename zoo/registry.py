@@ -20,7 +20,7 @@ import os
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, TypeVar
 
 import pluggy
 
@@ -192,16 +192,19 @@ class _Unusable(Exception):
     """What a plugin registered cannot be added (e.g. a model of a task nobody registers)."""
 
 
-class _Registrar:
+_Spec = TypeVar("_Spec", TaskSpec, ModelSpec)
+
+
+class _Registrar(Generic[_Spec]):
     """Stages one plugin's entries; the registry adds them all together, or none of them."""
 
-    kind: type = object
+    kind: type[_Spec]
 
     def __init__(self, plugin: str):
         self.plugin = plugin
-        self.staged: list = []
+        self.staged: list[_Spec] = []
 
-    def register(self, spec):
+    def register(self, spec: _Spec) -> _Spec:
         if not isinstance(spec, self.kind):
             raise TypeError(f"plugin {self.plugin!r}: register() takes a zoo.{self.kind.__name__}, "
                             f"got {type(spec).__name__}")
@@ -210,22 +213,16 @@ class _Registrar:
         return spec
 
 
-class TaskRegistrar(_Registrar):
+class TaskRegistrar(_Registrar[TaskSpec]):
     """The object handed to ``zoo_register_tasks``: ``register(TaskSpec(...))`` once per task."""
 
     kind = TaskSpec
 
-    def register(self, spec: TaskSpec) -> TaskSpec:
-        return super().register(spec)
 
-
-class ModelRegistrar(_Registrar):
+class ModelRegistrar(_Registrar[ModelSpec]):
     """The object handed to ``zoo_register_models``: ``register(ModelSpec(...))`` once per model id."""
 
     kind = ModelSpec
-
-    def register(self, spec: ModelSpec) -> ModelSpec:
-        return super().register(spec)
 
 
 PluginRegistrar = ModelRegistrar  # the name before tasks were pluggable
@@ -311,8 +308,11 @@ class Registry:
         # raising skips that plugin alone and every entry knows who made it. Tasks first: a model
         # may be of a task that another plugin registers.
         self._check_pending()
-        for hook, registrar, add in (("zoo_register_tasks", TaskRegistrar, self._add_tasks),
-                                     ("zoo_register_models", ModelRegistrar, self._add_models)):
+        rounds: list[tuple[str, type[_Registrar[Any]], Callable[[str, list[Any]], None]]] = [
+            ("zoo_register_tasks", TaskRegistrar, self._add_tasks),
+            ("zoo_register_models", ModelRegistrar, self._add_models),
+        ]
+        for hook, registrar, add in rounds:
             for impl in getattr(self.plugin_manager.hook, hook).get_hookimpls():
                 if only is not None and impl.plugin_name != only:
                     continue

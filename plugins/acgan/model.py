@@ -58,9 +58,9 @@ class ACGAN(NoiseToImageGAN):
         fake_class_loss: bool = False,
     ):
         """``upsample="resize"`` (nearest x2, then a conv) avoids the checkerboard texture that
-        transposed convs left on HAM10000 samples. ``aux_weight`` scales the class losses. ``fake_class_loss`` also trains D's class head on
-        generated images, as in the paper; off by default, because early fakes are noise with labels
-        and teaching the head to name them slows its learning of the real classes."""
+        transposed convs left on HAM10000 samples. ``aux_weight`` scales the class losses. ``fake_class_loss``
+        also trains D's class head on generated images, as in the paper; off by default, because early
+        fakes are noise with labels and teaching the head to name them slows its learning of the real classes."""
         super().__init__()
         if len(class_names) < 2 or len(set(class_names)) != len(class_names):
             raise ValueError(f"class_names must be two or more distinct names, got {list(class_names)}")

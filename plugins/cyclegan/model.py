@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.models import losses
-from zoo.training.augment import build_augment
+from zoo.models.base import GANModel
 from zoo.models.blocks import as_size, num_halvings
 from zoo.models.i2i import ImagePool, PatchDiscriminator, ResnetGenerator
-from zoo.models.base import GANModel
+from zoo.training.augment import build_augment
 
 
 def make_discriminator(kind: str, image_size: tuple[int, int], channels: int, features: int, norm: str | None):
@@ -144,7 +144,8 @@ class CycleGAN(GANModel):
         optimizers["discriminator"].zero_grad(set_to_none=True)
         pool_a, pool_b = self._pools
         d_total = (0.5 * losses.d_loss(kind, d_b(self._augment(ctx, real_b)), d_b(self._augment(ctx, pool_b(fake_b))))
-                   + 0.5 * losses.d_loss(kind, d_a(self._augment(ctx, real_a)), d_a(self._augment(ctx, pool_a(fake_a)))))
+                   + 0.5 * losses.d_loss(kind, d_a(self._augment(ctx, real_a)),
+                                         d_a(self._augment(ctx, pool_a(fake_a)))))
         ctx.backward(d_total)
         optimizers["discriminator"].step()
         return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(),

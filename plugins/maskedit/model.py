@@ -37,9 +37,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.models.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
-from zoo.models.i2i import PatchDiscriminator, ResidualBlock, add_bounded, edit_inputs, grow_mask, smooth_fill, up_layers
 from zoo.models.base import GANModel
+from zoo.models.blocks import MultiScaleDiscriminator, as_size, norm_layer, num_halvings
+from zoo.models.i2i import (
+    PatchDiscriminator,
+    ResidualBlock,
+    add_bounded,
+    edit_inputs,
+    grow_mask,
+    smooth_fill,
+    up_layers,
+)
 
 DIRECTIONS = ("remove", "add")
 MULTIPLE = 4  # two strided convs: sides are padded to a multiple of 4 and cropped back

@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.models import losses
+from zoo.models.base import GANModel
 from zoo.models.blocks import as_size
 from zoo.models.i2i import PatchDiscriminator, UNetGenerator
-from zoo.models.base import GANModel
 
 
 class Pix2Pix(GANModel):

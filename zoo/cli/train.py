@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    command = "zoo train " + shlex.join(argv) if argv is not None else "accelerate launch zoo/train.py " + shlex.join(sys.argv[1:])
+    command = ("zoo train " + shlex.join(argv) if argv is not None
+               else "accelerate launch zoo/train.py " + shlex.join(sys.argv[1:]))
     from zoo.errors import ZooError
     from zoo.training.run import run
 

@@ -13,10 +13,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from zoo.evaluate.augmentation import EXAMPLE as BENEFIT_EXAMPLE
 from zoo.cli.train import EXAMPLE as TRAIN_EXAMPLE
 from zoo.cli.types import positive_float, positive_int
+from zoo.evaluate.augmentation import EXAMPLE as BENEFIT_EXAMPLE
 from zoo.registry import task_of
+
+__all__ = ["INT8_CALIBRATION_IMAGES", "EXAMPLES", "build_parser", "main"]
 
 INT8_CALIBRATION_IMAGES = 16  # int8 activation ranges come from the first inputs of a run
 
@@ -49,7 +51,8 @@ def _cmd_list(args) -> int:
         h, w = spec.image_size
         weights = ("trained" if spec.trained else "untrained placeholder") if (
             spec.has_embedded_weights or spec.hub_repo) else "none yet (zoo train)"
-        print(f"{model_id:<24} {spec.family:<10} {spec.task:<22} {spec.modality:<16} {f'{h}x{w}x{spec.channels}':<12} {weights}")
+        print(f"{model_id:<24} {spec.family:<10} {spec.task:<22} {spec.modality:<16} "
+              f"{f'{h}x{w}x{spec.channels}':<12} {weights}")
     if not ids:
         print("no model matches", file=sys.stderr)
     return 0
@@ -79,7 +82,6 @@ def _cmd_generate(args) -> int:
     from tqdm.auto import tqdm
 
     import zoo
-
     from zoo.data.images import to_pil
 
     if args.interpolate is not None:
@@ -179,7 +181,6 @@ def _generate_walk(args) -> int:
     import torch
 
     import zoo
-
     from zoo.data.images import to_pil
 
     suffix = args.out.suffix.lower()

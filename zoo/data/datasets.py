@@ -30,6 +30,9 @@ from zoo.pipelines.base import Pipeline, to_unit, whole_number
 if TYPE_CHECKING:
     from zoo.data.folders import TrainingData
 
+__all__ = ["Transform", "item_seed", "positions_in_class", "item_latents", "LabelledImages", "SyntheticDataset",
+    "synthetic_dataset", "MixedDataset", "mix_datasets"]
+
 Transform = Callable[[torch.Tensor], Any]
 
 _MASK64 = (1 << 64) - 1
@@ -212,7 +215,8 @@ class SyntheticDataset(Dataset):
         """Every image generated once, in order, and kept as uint8 like real data (4x smaller than float).
 
         The pixels are those ``zoo generate --class`` writes to PNG for the same seed: the same
-        latents, rounded to 1/255 as real images are. Worth it for shuffled or many-epoch training; 10,000 64 x 64 RGB images take 123 MB.
+        latents, rounded to 1/255 as real images are. Worth it for shuffled or many-epoch training;
+        10,000 64 x 64 RGB images take 123 MB.
         """
         from zoo.data.folders import TrainingData
 

@@ -14,6 +14,8 @@ import numpy as np
 
 from zoo.errors import ImageInputError, MissingExtraError
 
+__all__ = ["DICOM_SUFFIXES", "is_dicom_file", "is_dicom_dataset", "read_dicom", "from_dicom"]
+
 DICOM_SUFFIXES = {".dcm", ".dicom"}
 
 def _pydicom(what: str):

@@ -18,6 +18,9 @@ import torch.nn.functional as F
 
 from zoo.errors import ImageInputError
 
+__all__ = ["smooth_noise", "skin_mask", "face_ellipse", "face_region", "add_port_wine_stain", "fade_stain",
+    "add_eczema"]
+
 # Multiplicative tints (R, G, B): multiplying keeps the skin's own texture visible under the stain.
 _PINK = torch.tensor([1.00, 0.50, 0.62])
 _PURPLE = torch.tensor([0.70, 0.30, 0.58])
@@ -158,7 +161,8 @@ def fade_stain(face: torch.Tensor, stained: torch.Tensor, mask: torch.Tensor, fr
     return stained + fraction * (face - stained) * m
 
 
-def add_eczema(patch: torch.Tensor, seed: int, *, coverage: tuple[float, float] = (0.1, 0.8)) -> tuple[torch.Tensor, torch.Tensor]:
+def add_eczema(patch: torch.Tensor, seed: int, *,
+               coverage: tuple[float, float] = (0.1, 0.8)) -> tuple[torch.Tensor, torch.Tensor]:
     """Eczema-like skin on a skin patch: ``(patch_with_eczema, mask)``.
 
     An irregular region (its area a random share of the patch inside ``coverage``, exactly) turns

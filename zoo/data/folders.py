@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import csv
 import random
-from collections import Counter
 import warnings
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +34,9 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from zoo.errors import ImageInputError, MissingExtraError, ZooError
 from zoo.data.dicom import DICOM_SUFFIXES
 from zoo.data.images import match_channels, read_image, resize
+from zoo.errors import ImageInputError, MissingExtraError, ZooError
 
 __all__ = [
     "IMAGE_SUFFIXES", "DataError", "TrainingData", "list_images", "decode_images", "load_training_data",

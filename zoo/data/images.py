@@ -19,6 +19,8 @@ from PIL import Image, UnidentifiedImageError
 from zoo.data.dicom import from_dicom, is_dicom_dataset, is_dicom_file, read_dicom
 from zoo.errors import ImageInputError
 
+__all__ = ["ImageLike", "InputImage", "read_image", "read_mask", "match_channels", "resize", "to_model", "to_pil"]
+
 # A pydicom.Dataset is accepted too; it is left out here so that pydicom stays an optional extra.
 ImageLike = Union[str, Path, Image.Image, np.ndarray, torch.Tensor]
 
@@ -86,7 +88,8 @@ def _from_array(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray | No
                 "rescale it, or pass uint8 (0-255) or uint16 (0-65535) data."
             )
     else:
-        raise ImageInputError(f"{what}: unsupported array dtype {arr.dtype}; use uint8, uint16, bool or float in [0, 1].")
+        raise ImageInputError(f"{what}: unsupported array dtype {arr.dtype}; "
+                              "use uint8, uint16, bool or float in [0, 1].")
     arr = np.clip(arr.astype(np.float64), 0, 1)
     if arr.shape[-1] in (2, 4):
         return arr[..., :-1], arr[..., -1:], sixteen

@@ -11,6 +11,8 @@ import torch.nn.functional as F
 
 from zoo.errors import ImageInputError
 
+__all__ = ["Patch", "extract_patches"]
+
 Patch = tuple[torch.Tensor, torch.Tensor, tuple[int, int]]
 
 

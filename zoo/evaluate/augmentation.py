@@ -37,12 +37,15 @@ from typing import Any, Mapping, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from zoo.cli.types import positive_float, positive_int
 from zoo.data.folders import DataError, TrainingData, listed_indices, read_labelled_images, split_by_group
 from zoo.data.images import match_channels, resize
-from zoo.cli.types import positive_float, positive_int
 from zoo.evaluate.classifier import WIDTHS, predict, train_classifier
 from zoo.evaluate.report import AugmentationReport
 from zoo.evaluate.scores import balanced_accuracy, classification_scores, confusion_matrix
+
+__all__ = ["CONDITIONS", "DEFAULT_CONDITIONS", "DEFAULT_EPOCHS", "EXAMPLE", "augmentation_benefit", "oversample",
+    "add_arguments", "run_cli"]
 
 # name -> (classic augmentation, what tops up the rare classes: None, "oversampled" or "synthetic")
 CONDITIONS = {
@@ -123,7 +126,8 @@ def augmentation_benefit(
     wants_synthetic = any(CONDITIONS[c][1] == "synthetic" for c in conditions)
     tops_up = any(CONDITIONS[c][1] for c in conditions)
     if wants_synthetic and model is None:
-        raise ValueError(f"conditions {[c for c in conditions if CONDITIONS[c][1] == 'synthetic']} need synthetic images: "
+        raise ValueError(f"conditions {[c for c in conditions if CONDITIONS[c][1] == 'synthetic']} "
+                         "need synthetic images: "
                          "pass a class-conditional model (e.g. model='acgan-lesions')")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
@@ -174,7 +178,8 @@ def augmentation_benefit(
     settings = {
         "data": str(data) if not isinstance(data, TrainingData) else "TrainingData", "model": model_name,
         "image_size": list(size), "channels": channels, "label_column": label_column, "group_column": group_column,
-        "holdout": holdout if heldout_list is None else None, "split_seed": split_seed if heldout_list is None else None,
+        "holdout": holdout if heldout_list is None else None,
+        "split_seed": split_seed if heldout_list is None else None,
         "heldout_list": str(heldout_list) if heldout_list is not None else None, "seeds": list(seeds),
         "epochs": epochs, "steps": steps, "batch_size": batch_size, "lr": lr,
         "optimizer": "Adam, cosine decay to 0", "classifier": f"SmallCNN widths {list(WIDTHS)}",
@@ -198,7 +203,7 @@ def augmentation_benefit(
             if top_up == "synthetic" and fake_images is not None:
                 images, labels = torch.cat([images, fake_images]), torch.cat([labels, fake_labels])
             elif top_up == "oversampled":
-                repeats = _oversample(labels, fake_counts, names, seed)
+                repeats = oversample(labels, fake_counts, names, seed)
                 images, labels = torch.cat([images, images[repeats]]), torch.cat([labels, labels[repeats]])
             started = time.perf_counter()
             classifier = train_classifier(images, labels, k, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
@@ -279,7 +284,8 @@ def _load(data, size, channels, label_column, group_column, notes, progress) -> 
     return loaded, group_column
 
 
-def _split(data: TrainingData, holdout: float, split_seed: int, heldout_list, notes) -> tuple[TrainingData, TrainingData, dict]:
+def _split(data: TrainingData, holdout: float, split_seed: int, heldout_list,
+           notes) -> tuple[TrainingData, TrainingData, dict]:
     """(train, test, a record of the split): the listed files, or a group split."""
     if heldout_list is None:
         train, test = split_by_group(data, holdout, seed=split_seed)
@@ -325,7 +331,7 @@ def _synthetic_counts(requested: Mapping[str, int] | None, target: int, names: t
     return {n: int(requested.get(n, 0)) for n in names}
 
 
-def _oversample(labels: torch.Tensor, counts: dict[str, int], names: tuple[str, ...], seed: int) -> torch.Tensor:
+def oversample(labels: torch.Tensor, counts: dict[str, int], names: tuple[str, ...], seed: int) -> torch.Tensor:
     """Indices of ``counts[c]`` real training images of each class ``c``, drawn with replacement."""
     gen = torch.Generator().manual_seed(1_000_003 * seed + 17)
     picks = []
@@ -408,7 +414,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--truncation", type=positive_float, default=None, help="latent truncation for the GAN")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true")
-    parser.add_argument("-o", "--out", type=Path, required=True, help="report folder: report.json, report.md, benefit.png")
+    parser.add_argument("-o", "--out", type=Path, required=True,
+                        help="report folder: report.json, report.md, benefit.png")
 
 
 def run_cli(args: argparse.Namespace) -> int:

@@ -5,8 +5,8 @@ and nothing is downloaded. Images travel as uint8 N x C x H x W (as zoo.data.fol
 become floats one batch at a time.
 
 Determinism: on the CPU a run is a function of its ``seed`` (on a GPU, cuDNN's pooling backward
-adds run-to-run noise unless ``torch.use_deterministic_algorithms(True)``). The initial weights come from (seed, 1), so every
-condition of one seed starts from the same network (a paired comparison); dropout from (seed, 2);
+adds run-to-run noise unless ``torch.use_deterministic_algorithms(True)``). The initial weights come from (seed, 1),
+so every condition of one seed starts from the same network (a paired comparison); dropout from (seed, 2);
 the sample order from (seed, 3); the augmentation parameters from (seed, 4), drawn on the CPU so
 that they do not depend on the device.
 """
@@ -22,6 +22,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from zoo.training.trainer import TrainingDiverged, mix_seed
+
+__all__ = ["WIDTHS", "SmallCNN", "ClassicAugment", "train_classifier", "predict"]
 
 WIDTHS = (16, 32, 64, 128)
 

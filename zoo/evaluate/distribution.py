@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 from kornia.geometry.transform import pyrdown, pyrup
 
+__all__ = ["KID", "PrecisionRecall", "fid", "kid", "precision_recall", "laplacian_swd"]
+
 # Largest float64 block a chunked step builds (2**24 values = 128 MiB), so 10k x 10k sets fit in memory.
 _BLOCK = 2**24
 

@@ -37,6 +37,9 @@ from tqdm.auto import tqdm
 
 from zoo.errors import WeightsError
 
+__all__ = ["ENV_VAR", "FEATURE_DIM", "FIDInceptionV3", "ScriptedExtractor", "configured_weights",
+    "load_feature_extractor", "extract_features"]
+
 ENV_VAR = "MEDGAN_ZOO_INCEPTION_WEIGHTS"
 FEATURE_DIM = 2048
 # In pytorch-fid's file but unused for pool features: the 1008-class head, and BN step counters.

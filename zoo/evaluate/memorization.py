@@ -17,7 +17,6 @@ training, the baseline comes out high and copies go unflagged.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,9 @@ import torch
 import torch.nn.functional as F
 
 from zoo.errors import MissingExtraError
+
+__all__ = ["WINDOW", "SIGMA", "RULES", "NearestTrain", "memorization_audit", "nearest_by_ssim", "nearest_by_l2",
+    "MemorizationReport"]
 
 WINDOW = 11  # the Gaussian SSIM window (sigma 1.5) of Wang et al. 2004 and kornia.metrics.ssim
 SIGMA = 1.5
@@ -108,7 +110,8 @@ def memorization_audit(
         bar.close()
     l2_index, l2 = nearest_by_l2(queries, train)
     n = len(samples)
-    found, baseline = (NearestTrain(ssim_index[s], ssim[s], l2_index[s], l2[s]) for s in (slice(None, n), slice(n, None)))
+    found, baseline = (NearestTrain(ssim_index[s], ssim[s], l2_index[s], l2[s])
+                       for s in (slice(None, n), slice(n, None)))
 
     notes = []
     if len(heldout) < 100:
@@ -238,7 +241,8 @@ def _l2_candidates(queries: torch.Tensor, train: torch.Tensor, k: int, batch_siz
                       .topk(k, dim=1, largest=False).indices for q0 in range(0, len(queries), batch_size)])
 
 
-def nearest_by_l2(queries: torch.Tensor, train: torch.Tensor, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+def nearest_by_l2(queries: torch.Tensor, train: torch.Tensor,
+                  batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
     """Index and root-mean-square pixel distance of the nearest training image for each query."""
     center = train.flatten(1).float().mean(0)  # smaller norms: less cancellation in the fast cdist
     flat_train = train.flatten(1).float() - center
@@ -438,7 +442,8 @@ class MemorizationReport:
             ax.set_xlabel(label)
             ax.set_ylabel("density")
             ax.legend(fontsize="small")
-        fig.suptitle(f"Memorization audit: {len(self.flagged)} of {len(self.samples.ssim)} samples flagged", fontsize=10)
+        fig.suptitle(f"Memorization audit: {len(self.flagged)} of {len(self.samples.ssim)} samples flagged",
+                     fontsize=10)
         path = Path(path)
         fig.savefig(path, dpi=120)
         return path

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+__all__ = ["sliced_wasserstein"]
+
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = 256, seed: int = 0) -> float:
     """Sliced Wasserstein-1 distance between two image batches (N x ...), same N.

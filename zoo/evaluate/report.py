@@ -10,6 +10,8 @@ from pathlib import Path
 
 from zoo.errors import MissingExtraError
 
+__all__ = ["HEADLINE", "AugmentationReport"]
+
 HEADLINE = (("balanced_accuracy", "balanced acc"), ("macro_f1", "macro F1"))
 
 

@@ -11,6 +11,9 @@ from typing import Sequence
 
 import torch
 
+__all__ = ["confusion_matrix", "per_class_recall", "per_class_f1", "balanced_accuracy", "macro_f1", "accuracy",
+    "classification_scores"]
+
 
 def confusion_matrix(true: torch.Tensor, predicted: torch.Tensor, num_classes: int) -> torch.Tensor:
     """``num_classes`` x ``num_classes`` counts: entry [t, p] = images of class t predicted as p."""

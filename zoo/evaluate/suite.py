@@ -30,11 +30,14 @@ import torch
 import torch.nn.functional as F
 
 from zoo.data.folders import TrainingData, listed_indices, read_paired, split_by_group
-from zoo.pipelines.translation import TranslationPipeline
-from zoo.registry import Metric, task_of
 from zoo.evaluate.distribution import fid, kid, laplacian_swd, precision_recall
 from zoo.evaluate.inception import ENV_VAR, configured_weights, extract_features, load_feature_extractor
 from zoo.evaluate.translation import paired_metrics
+from zoo.pipelines.translation import TranslationPipeline
+from zoo.registry import Metric, task_of
+
+__all__ = ["PIXEL_FEATURE_SIZE", "CARD_SECTION", "EvaluationReport", "evaluate", "update_card", "add_arguments",
+    "run_cli"]
 
 PIXEL_FEATURE_SIZE = 16  # the scatter's features without Inception: 16 x 16 thumbnails
 CARD_SECTION = ("<!-- zoo evaluate: start -->", "<!-- zoo evaluate: end -->")
@@ -183,7 +186,8 @@ def evaluate(
         if task.evaluate is not None:
             figures = task.evaluate(net, real, batch_size=batch_size, progress=progress)
         else:
-            notes.append(f"task {net.task!r} (plugin {task.plugin!r}) registers no figures of its own; see examples.png")
+            notes.append(f"task {net.task!r} (plugin {task.plugin!r}) registers no figures of its own; "
+                         "see examples.png")
         if paired:  # known answers: each direction against the partner file (inside/outside masks/ if given)
             for direction in ("BtoA", "AtoB"):
                 known = paired_metrics(net, real, batch_size=batch_size, progress=progress, direction=direction)

@@ -20,9 +20,11 @@ from kornia.metrics import psnr, ssim
 from tqdm.auto import tqdm
 
 from zoo.data.folders import TrainingData
+from zoo.evaluate.distribution import laplacian_swd
 from zoo.models.i2i import grow_mask
 from zoo.training.samples import edit_inputs_of
-from zoo.evaluate.distribution import laplacian_swd
+
+__all__ = ["SSIM_WINDOW", "RING", "cycle_metrics", "paired_metrics", "masked_edit_metrics", "translation_metrics"]
 
 SSIM_WINDOW = 11
 RING = 4  # pixels: the band of skin just outside a removal mask that a fill should resemble

@@ -19,6 +19,8 @@ import torch
 
 from zoo.errors import MissingExtraError
 
+__all__ = ["METHODS", "DEFAULT_THRESHOLDS", "feature_scatter", "pca_2d", "truncation_sweep", "markdown_table"]
+
 METHODS = ("pca", "tsne")
 DEFAULT_THRESHOLDS = (None, 2.0, 1.5, 1.0, 0.7, 0.5)  # None: truncation off, the untouched prior
 

@@ -22,8 +22,10 @@ from huggingface_hub.errors import (
 )
 
 from zoo.errors import ConfigError, UnknownModelError, WeightsError, ZooError
-from zoo.registry import get_registry
 from zoo.hub.weights import PICKLE_SUFFIXES, refuse_pickle
+from zoo.registry import get_registry
+
+__all__ = ["resolve", "read_config", "load_model", "MODEL_FILES", "STALE_WEIGHTS", "upload_model_folder"]
 
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -81,7 +83,8 @@ def read_config(source: str, revision: str | None = None, **download) -> dict:
             raise ZooError(f"{source!r} ({rev}) is not in the Hugging Face cache and the Hub cannot be reached "
                            "(HF_HUB_OFFLINE is set or there is no network). Load it once online first.") from None
         except EntryNotFoundError:
-            raise ConfigError(f"Hub repo {source!r} ({rev}) has no config.json; it is not a medgan-zoo model.") from None
+            raise ConfigError(f"Hub repo {source!r} ({rev}) has no config.json; "
+                              "it is not a medgan-zoo model.") from None
     try:
         config = json.loads(file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

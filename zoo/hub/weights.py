@@ -14,6 +14,8 @@ from safetensors.torch import load_file, save_model
 
 from zoo.errors import WeightsError
 
+__all__ = ["PICKLE_SUFFIXES", "refuse_pickle", "save_network", "load_network"]
+
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
 _PICKLE_WHY = (
@@ -68,7 +70,8 @@ def load_network(net: torch.nn.Module, path: str | Path, what: str = "") -> None
     if missing or unexpected or reshaped:
         parts = [
             f"{name}: {', '.join(keys[:8])}" + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
-            for name, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", reshaped))
+            for name, keys in (("missing keys", missing), ("unexpected keys", unexpected),
+                               ("shape mismatches", reshaped))
             if keys
         ]
         raise WeightsError(

@@ -21,6 +21,9 @@ from torch import nn
 from zoo.errors import ConfigError, WeightsError, ZooError
 from zoo.hub.weights import PICKLE_SUFFIXES, load_network, refuse_pickle, save_network
 
+__all__ = ["GANModel"]
+
+
 class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan", "medical", "medgan-zoo"]):
     """Subclass per family; set :attr:`family` and :attr:`task`, build networks as attributes.
 

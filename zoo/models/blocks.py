@@ -13,6 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+__all__ = ["norm_layer", "activation", "maybe_spectral", "up_block", "down_block", "as_size", "num_halvings",
+    "center_crop", "MultiScaleDiscriminator"]
+
 
 def norm_layer(kind: str | None, channels: int) -> nn.Module:
     """``"batch"``, ``"instance"``, ``"layer"`` (one group) or ``None``."""
@@ -53,7 +56,8 @@ def up_block(cin: int, cout: int, norm: str | None = "batch", act: str = "lrelu"
     )
 
 
-def down_block(cin: int, cout: int, norm: str | None = "batch", act: str = "lrelu", spectral: bool = False) -> nn.Sequential:
+def down_block(cin: int, cout: int, norm: str | None = "batch", act: str = "lrelu",
+               spectral: bool = False) -> nn.Sequential:
     """Strided 4x4 conv: halves H and W (rounding down)."""
     conv = nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=norm in (None, "none"))
     return nn.Sequential(maybe_spectral(conv, spectral), norm_layer(norm, cout), activation(act))

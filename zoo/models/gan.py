@@ -14,9 +14,8 @@ from typing import ClassVar
 import torch
 
 from zoo.models import losses
-from zoo.models.latents import sample_normal
 from zoo.models.base import GANModel
-
+from zoo.models.latents import sample_normal
 
 __all__ = ["NoiseToImageGAN", "UnconditionalGAN"]
 

@@ -24,6 +24,9 @@ from torch import nn
 
 from zoo.models.blocks import norm_layer
 
+__all__ = ["ResidualBlock", "UPSAMPLINGS", "OUTPUTS", "up_layers", "add_bounded", "ResnetGenerator", "UNetGenerator",
+    "PatchDiscriminator", "receptive_field", "ImagePool", "smooth_fill", "edit_inputs", "grow_mask"]
+
 
 def _bias(norm: str | None) -> bool:
     return norm in (None, "none", "instance")  # batch norm cancels a bias; instance norm (affine) too, but
@@ -37,7 +40,8 @@ class ResidualBlock(nn.Module):
                   nn.ReLU(inplace=True)]
         if dropout:
             layers.append(nn.Dropout(dropout))
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=_bias(norm)), norm_layer(norm, channels)]
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=_bias(norm)),
+                   norm_layer(norm, channels)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

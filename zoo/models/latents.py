@@ -6,6 +6,8 @@ import math
 
 import torch
 
+__all__ = ["seeded_generator", "sample_normal", "slerp"]
+
 
 def seeded_generator(seed: int | None) -> torch.Generator:
     """A CPU generator: the same seed gives the same latents on every device."""

@@ -21,6 +21,8 @@ from torch import nn
 
 from zoo.models.blocks import activation, center_crop, down_block, maybe_spectral, norm_layer, num_halvings, up_block
 
+__all__ = ["ConvGenerator", "ConvDiscriminator"]
+
 
 def _refine(channels: int, norm: str | None) -> nn.Sequential:
     """An unstrided 3x3 conv: more capacity at one resolution, used for large, complex images."""
@@ -55,7 +57,8 @@ class ConvGenerator(nn.Module):
             stages += [_refine(widths[i + 1], norm) for _ in range(refine)]
         self.body = nn.Sequential(*stages)
         last = (nn.ConvTranspose2d(widths[-1], channels, 4, stride=2, padding=1) if upsample == "transposed"
-                else nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(widths[-1], channels, 3, padding=1)))
+                else nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                   nn.Conv2d(widths[-1], channels, 3, padding=1)))
         self.to_image = nn.Sequential(last, nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

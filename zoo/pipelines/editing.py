@@ -43,7 +43,8 @@ class MaskedEditPipeline(ImageToImagePipeline):
         out = self._run_each([source], edit, progress)
         # Paste the edit back only inside the mask, at full resolution: nothing outside changes.
         original = source.pixels[0]
-        edited = out.tensors[0] if out.tensors[0].shape[0] == original.shape[0] else out.tensors[0].mean(0, keepdim=True).expand_as(original)
+        edited = (out.tensors[0] if out.tensors[0].shape[0] == original.shape[0]
+                  else out.tensors[0].mean(0, keepdim=True).expand_as(original))
         blended = original * (1 - full_mask[0]) + edited * full_mask[0]
         return ImageOutput([to_pil(blended, source.alpha, source.sixteen_bit)], [blended])
 

@@ -18,7 +18,8 @@ class GenerationPipeline(Pipeline):
     """Latents (and labels) in batches -> one N x C x H x W output."""
 
     @torch.no_grad()
-    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None, batch_size: int, progress: bool | None) -> ImageOutput:
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None, batch_size: int,
+                  progress: bool | None) -> ImageOutput:
         batch_size = whole_number("batch_size", batch_size)
         parts = []
         for start in self._progress(range(0, len(z), batch_size), "batch", progress):

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+__all__ = ["output_layer", "Int8Generator", "quantize_int8"]
+
 _CONVOLUTIONS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 
 

@@ -66,7 +66,8 @@ class TranslationPipeline(ImageToImagePipeline):
         return self.directions[direction]
 
     @torch.no_grad()
-    def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB", progress: bool | None = None) -> ImageOutput:
+    def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB",
+                 progress: bool | None = None) -> ImageOutput:
         """``direction``: 'AtoB', 'BtoA', or a name the model gives one (``pipe.directions``)."""
         way = self._way(direction)
         translate = self.int8[way] if way in self.int8 else (lambda x: self.model.translate(x, way))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+__all__ = ["POLICIES", "build_augment"]
+
 POLICIES = ("translation", "cutout", "color")
 
 

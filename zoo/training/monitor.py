@@ -62,8 +62,8 @@ class DiscriminatorMonitor:
 
     def measure(self, model, step: int) -> dict:
         """Score both batches with ``model`` (:meth:`GANModel.discriminator_score`) and record it."""
-        train, held = (model.discriminator_score(to_model_batch(crop_batch_center(batch, model.image_size), model.device,
-                                                                model.dtype)).mean().item()
+        train, held = (model.discriminator_score(to_model_batch(crop_batch_center(batch, model.image_size),
+                                                                model.device, model.dtype)).mean().item()
                        for batch in (self.train_batch, self.heldout_batch))
         record = {"step": int(step), "d_train": train, "d_heldout": held, "d_gap": train - held}
         self.history.append(record)

@@ -30,9 +30,9 @@ def run(args: argparse.Namespace, command: str) -> Path:
     from PIL import Image
 
     import zoo
+    from zoo.cli.types import parse_overrides
     from zoo.data.folders import load_training_data, split_by_group
     from zoo.errors import MissingExtraError, ZooError
-    from zoo.cli.types import parse_overrides
     from zoo.training.monitor import DiscriminatorMonitor
     from zoo.training.samples import grid_image, sample_grid
     from zoo.training.trainer import Trainer, TrainingDiverged, latest_checkpoint, needs_cpu_flag
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
         if accelerator.is_main_process:  # what the model never saw, for evaluation
             out.mkdir(parents=True, exist_ok=True)
             (out / "heldout.txt").write_text("\n".join(held.files) + "\n")
-    accelerator.print(f"data: {args.data}: {data.describe()}" + (f"; held out {len(held)} (heldout.txt)" if held else ""))
+    accelerator.print(f"data: {args.data}: {data.describe()}"
+                      + (f"; held out {len(held)} (heldout.txt)" if held else ""))
     if conditional:  # a class only in the held-out part would get an embedding that never trains
         missing = [n for n, c in zip(data.class_names, torch.bincount(data.tensors["label"].long(),
                                                                        minlength=len(data.class_names))) if not c]
@@ -116,7 +117,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
             return
         plain = trainer.export_model()  # what will be exported: the EMA networks where EMA is on
         grid = grid_image(sample_grid(plain, data, seed=args.seed))
-        Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(out / "samples" / f"step-{step:07d}.png")
+        Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(
+            out / "samples" / f"step-{step:07d}.png")
         for tracker in accelerator.trackers:
             if tracker.name == "tensorboard":
                 tracker.log_images({"samples": grid[None].transpose(0, 3, 1, 2)}, step=step)

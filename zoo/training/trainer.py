@@ -26,11 +26,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from zoo.training.augment import build_augment
-from zoo.models.blocks import center_crop
 from zoo.data.folders import TrainingData
 from zoo.errors import MissingExtraError, ZooError
+from zoo.models.blocks import center_crop
 from zoo.registry import get_registry
+from zoo.training.augment import build_augment
+
+__all__ = ["TrainingDiverged", "mix_seed", "ema_with_warmup", "StepContext", "TrainState", "crop_batch_center",
+    "to_model_batch", "Trainer", "latest_checkpoint", "needs_cpu_flag", "train_steps"]
 
 
 class TrainingDiverged(ZooError):
@@ -250,7 +253,7 @@ class Trainer:
             if value.ndim != 4:
                 out[key] = value
                 continue
-            out[key] = torch.stack([v[:, t:t + h, l:l + w] for v, t, l in zip(value, tops[mine], lefts[mine])])
+            out[key] = torch.stack([v[:, t:t + h, left:left + w] for v, t, left in zip(value, tops[mine], lefts[mine])])
         return out
 
     def _context(self, step: int) -> StepContext:
