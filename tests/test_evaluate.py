@@ -171,9 +171,13 @@ def test_evaluate_generative_model_writes_every_figure_and_plot(tmp_path):
     report = evaluate(str(_tiny_dcgan(tmp_path)), data, num_samples=40, holdout=0.25, truncations=(None, 1.0),
                       inception_weights=_fake_inception(tmp_path / "fake.pt"), memorization_samples=10,
                       progress=False, out=tmp_path / "report")
-    for name in ("swd", "fid", "kid", "precision", "recall", "memorization_flagged_fraction"):
+    for name in ("swd", "fid", "kid", "precision", "recall", "memorization_flagged_fraction",
+                 "floor_swd", "floor_fid", "floor_kid", "floor_precision", "floor_recall"):
         assert name in report.figures and np.isfinite(report.figures[name])
     assert report.details["held_out"] and report.details["real_images"] == 10
+    # The floor is real training images against the held-out ones: far closer than an untrained generator.
+    assert report.details["floor_images"] == 30 and report.figures["floor_fid"] < 0.5 * report.figures["fid"]
+    assert report.figures["floor_swd"] < report.figures["swd"]
     assert [row["truncation"] for row in report.details["truncation_sweep"]] == [None, 1.0]
     saved = json.loads((tmp_path / "report" / "report.json").read_text())
     assert saved["figures"]["fid"] == pytest.approx(report.figures["fid"])

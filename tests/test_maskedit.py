@@ -2,9 +2,9 @@
 
 import pytest
 import torch
+from conftest import tiny
 
 import zoo
-from conftest import tiny
 from zoo.training import train_steps
 
 IDS = ("eczema-remove", "eczema-add", "lesion-remove", "lesion-add")

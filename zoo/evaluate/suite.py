@@ -5,6 +5,8 @@ Noise-to-image models (unconditional, class-conditional):
 * SWD on multi-scale Laplacian-pyramid patches (no pretrained net: every model gets it offline);
 * FID, KID, precision and recall on Inception-v3 pool features, when a local weights file is named
   (``inception_weights`` or ``MEDGAN_ZOO_INCEPTION_WEIGHTS``); nothing is downloaded;
+* beside them the real-data floor (``floor_*``): as many real *training* images as samples, scored
+  the same way against the same held-out images (when the held-out split is known);
 * the memorization audit (nearest training image by SSIM and L2 against held-out real images);
 * a PCA scatter of real vs generated features, and a truncation sweep of SWD.
 
@@ -229,6 +231,14 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
     swd = laplacian_swd(fake, real_images, seed=seed)
     figures["swd"] = swd["mean"]
     figures.update({f"swd_{level}px": value for level, value in swd.items() if level != "mean"})
+    # The real-data floor: as many real *training* images as samples, scored the same way against the
+    # same held-out images. A generator that matched the data perfectly would score about this.
+    floor = None
+    if train is not None:
+        pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:len(fake)]
+        floor = _unit(train.tensors["image"][pick])
+        figures["floor_swd"] = laplacian_swd(floor, real_images, seed=seed)["mean"]
+        details["floor_images"] = len(floor)
 
     weights = configured_weights(inception_weights)
     features = None
@@ -241,6 +251,13 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
         figures["kid"], figures["kid_std"] = k.mean, k.std
         pr = precision_recall(real_f, fake_f)
         figures["precision"], figures["recall"] = pr.precision, pr.recall
+        if floor is not None:
+            floor_f = extract_features(extractor, floor, batch_size=batch_size, device=pipe.device, progress=progress)
+            figures["floor_fid"] = fid(floor_f, real_f)
+            figures["floor_kid"] = kid(floor_f, real_f, subset_size=min(1000, len(real_f), len(floor_f)),
+                                       seed=seed).mean
+            floor_pr = precision_recall(real_f, floor_f)
+            figures["floor_precision"], figures["floor_recall"] = floor_pr.precision, floor_pr.recall
         features, details["features"] = (real_f, fake_f), f"Inception-v3 pool features from {weights}"
     else:
         notes.append(f"FID, KID, precision and recall skipped: no Inception weights file (--inception-weights PATH "
