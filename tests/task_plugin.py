@@ -113,8 +113,8 @@ class MaskPainter(GANModel):
 def zoo_register_tasks(registry):
     registry.register(TaskSpec(
         name=TASK, pipeline=MaskToImagePipeline, pipeline_tag="image-to-image", read_data=read_mask_folder,
-        sample_grid=mask_grid, usage=lambda model: ('out = pipe("mask.png")',
-                                                    f"zoo translate {model.model_id} mask.png -o out/"),
+        sample_grid=mask_grid, usage=lambda model, name: ('out = pipe("mask.png")',
+                                                          f"zoo translate {name} mask.png -o out/"),
         description="paint an image from a segmentation mask: pipe(masks)",
     ))
 

@@ -152,6 +152,7 @@ def test_generate_label_column_and_csv_errors(tmp_path, capsys, toys):
     assert main(["generate", model, "-n", "3", "-o", str(out), "--label-column", "label"]) == 0
     assert (out / "labels.csv").read_text().splitlines()[0] == "file,label"
     assert sorted(p.name for p in out.glob("*.png"))[0] == "toy-conditional-df-seed0-0000.png"  # default: every class
+    assert "holds untrained weights" in capsys.readouterr().err  # the toy's weights are a random initialisation
     assert main(["generate", model, "-n", "1", "-o", str(out)]) == 2  # default column dx, but the csv has label
     err = capsys.readouterr().err
     assert err.startswith("zoo generate: error:") and "has the columns ['file', 'label'], not ['file', 'dx']" in err

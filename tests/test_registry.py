@@ -233,7 +233,7 @@ def test_a_third_party_task_is_registered_and_its_models_served(tmp_path, monkey
         def zoo_register_tasks(registry):
             registry.register(TaskSpec(name="sketch", pipeline=UnconditionalPipeline, pipeline_tag="x",
                                        read_data=read_images, sample_grid=generation_grid, inputs="noise",
-                                       usage=lambda model: ("out = pipe(2)", f"zoo generate {model.model_id} -o x/")))
+                                       usage=lambda model, name: ("out = pipe(2)", f"zoo generate {name} -o x/")))
 
         @hookimpl
         def zoo_register_models(registry):

@@ -87,7 +87,7 @@ def test_class_conditional_models_cannot_walk(toys, tmp_path, capsys):
     zoo.create("toy-conditional").save_pretrained(tmp_path / "cond")
     assert main(["generate", str(tmp_path / "cond"), "--interpolate", "0", "1", "-o", str(tmp_path / "w.png")]) == 2
     err = capsys.readouterr().err
-    assert f"--interpolate needs an unconditional model; {tmp_path / 'cond'} is class-conditional" in err
+    assert f"--interpolate needs an unconditional model; {tmp_path / 'cond'} is a class-conditional model" in err
     assert not (tmp_path / "w.png").exists()
 
 

@@ -54,8 +54,9 @@ class TaskSpec:
     the task (every reader takes every keyword; it uses those it needs).
     ``sample_grid(model, data, seed, n) -> N x C x H x W`` in [0, 1]: what a training run writes
     to ``samples/`` and ``zoo evaluate`` to ``examples.png``.
-    ``usage(model) -> (python, cli)``: the "How to use" snippets of a model card (the Python one
-    runs after ``pipe = zoo.load(...)``).
+    ``usage(model, name) -> (python, cli)``: the "How to use" snippets of a model card, for the
+    model loaded as ``name`` (its id, folder or Hub repo); the Python one runs after
+    ``pipe = zoo.load(name)``.
     ``inputs``: one of :data:`INPUTS`. ``labelled``: training data carries a class label per
     image (``label``), drawn class-balanced by default.
     ``evaluate(model, real, batch_size, progress) -> {name: number}``: the task's own figures on
@@ -67,7 +68,7 @@ class TaskSpec:
     pipeline_tag: str
     read_data: Callable[..., Any]
     sample_grid: Callable[..., Any]
-    usage: Callable[[Any], tuple[str, str]]
+    usage: Callable[[Any, str], tuple[str, str]]
     inputs: str = "image"
     labelled: bool = False
     evaluate: Callable[..., dict] | None = None

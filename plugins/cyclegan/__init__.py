@@ -19,7 +19,8 @@ TINY = {"image_size": 32, "g_features": 8, "g_blocks": 1, "d_features": 8}
 
 @hookimpl
 def zoo_register_models(registry):
-    residual = {"direction_names": DIRECTIONS, "upsample": "resize", "g_output": "residual"}
+    residual = {"direction_names": DIRECTIONS, "default_direction": "remove", "upsample": "resize",
+                "g_output": "residual"}
     registry.register(ModelSpec.from_plugin_folder(HERE, "cyclegan-pws", CycleGAN, defaults=residual, tiny=TINY))
     registry.register(ModelSpec.from_plugin_folder(HERE, "cyclegan-eczema", CycleGAN, tiny=TINY,
                                                    defaults={**residual, "discriminator": "patch"}))

@@ -55,12 +55,16 @@ class CycleGAN(GANModel):
         direction_names: dict[str, str] | None = None,
         upsample: str = "transposed",
         g_output: str = "image",
+        default_direction: str = "AtoB",
     ):
         """``upsample``: the generators' x2 steps, "transposed" (the reference) or "resize" (no
         checkerboard). ``g_output``: "image" (tanh, the reference) or "residual" (the input plus a
         learned change, identity at initialisation: for edits that leave most of the image alone).
         ``change_weight``: L1 of each translation's change (output minus input), a prior that an
-        edit should touch only what differs between the domains (0: off, the reference)."""
+        edit should touch only what differs between the domains (0: off, the reference).
+        ``direction_names`` gives the directions names (``{"add": "AtoB", "remove": "BtoA"}``);
+        ``default_direction`` (a name or 'AtoB'/'BtoA') is what the pipeline runs when none is given:
+        the model's main use, e.g. 'remove' for a stain remover."""
         super().__init__()
         if change_weight < 0:
             raise ValueError(f"change_weight must be >= 0, got {change_weight}")
@@ -69,6 +73,9 @@ class CycleGAN(GANModel):
         bad = {k: v for k, v in (direction_names or {}).items() if v not in ("AtoB", "BtoA")}
         if bad:
             raise ValueError(f"direction_names must map names to 'AtoB' or 'BtoA', got {bad}")
+        if default_direction not in ("AtoB", "BtoA", *(direction_names or {})):
+            raise ValueError(f"default_direction must be 'AtoB', 'BtoA' or one of direction_names "
+                             f"{sorted(direction_names or {})}, got {default_direction!r}")
         image_size = as_size(image_size)
         if image_size[0] % 4 or image_size[1] % 4:
             raise ValueError(f"image_size {image_size} must divide by 4 (two strided convs and back)")
@@ -88,6 +95,11 @@ class CycleGAN(GANModel):
     def direction_names(self) -> dict[str, str]:
         """This model's own names for its directions, e.g. ``{"add": "AtoB", "remove": "BtoA"}``."""
         return dict(self.config.get("direction_names") or {})
+
+    @property
+    def default_direction(self) -> str:
+        """What the translation pipeline runs when no direction is given."""
+        return self.config.get("default_direction", "AtoB")
 
     def translator(self, direction: str) -> nn.Module:
         """The generator that translates ``direction`` ('AtoB' or 'BtoA')."""

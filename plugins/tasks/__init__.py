@@ -10,36 +10,35 @@ from __future__ import annotations
 from zoo.plugin import TaskSpec, hookimpl
 
 
-def _generation_usage(model) -> tuple[str, str]:
+def _generation_usage(model, name: str) -> tuple[str, str]:
     return ('out = pipe(num_images=16, seed=0)\nout.images[0].save("sample.png")',
-            f"zoo generate {model.model_id} -n 16 -o samples/")
+            f"zoo generate {name} -n 16 -o samples/")
 
 
-def _conditional_usage(model) -> tuple[str, str]:
+def _conditional_usage(model, name: str) -> tuple[str, str]:
     label = (list(model.config.get("class_names") or []) or [""])[0]
     return (f"out = pipe(num_images=16, labels=[{label!r}], seed=0)",
-            f"zoo generate {model.model_id} --class {label} -n 16 -o samples/")
+            f"zoo generate {name} --class {label} -n 16 -o samples/")
 
 
 def _direction(model) -> str:
-    names = getattr(model, "direction_names", None)
-    return next(iter(names() if callable(names) else {}), "AtoB")
+    return getattr(model, "default_direction", "AtoB")
 
 
-def _unpaired_usage(model) -> tuple[str, str]:
+def _unpaired_usage(model, name: str) -> tuple[str, str]:
     direction = _direction(model)
     return (f'out = pipe("face.png", direction={direction!r})',
-            f"zoo translate {model.model_id} face.png --direction {direction} -o out/")
+            f"zoo translate {name} face.png --direction {direction} -o out/")
 
 
-def _paired_usage(model) -> tuple[str, str]:
-    return 'out = pipe("face.png")', f"zoo translate {model.model_id} face.png -o out/"
+def _paired_usage(model, name: str) -> tuple[str, str]:
+    return 'out = pipe("face.png")', f"zoo translate {name} face.png -o out/"
 
 
-def _masked_usage(model) -> tuple[str, str]:
+def _masked_usage(model, name: str) -> tuple[str, str]:
     mode = getattr(model, "default_mode", "remove")
     return (f'out = pipe("skin.png", "mask.png", mode={mode!r})',
-            f"zoo translate {model.model_id} skin.png --mask mask.png --mode {mode} -o out/")
+            f"zoo translate {name} skin.png --mask mask.png --mode {mode} -o out/")
 
 
 @hookimpl

@@ -34,9 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, type=Path, help="training folder (layout: see zoo/data.py)")
     parser.add_argument("--out", required=True, type=Path, help="run folder")
     parser.add_argument("--steps", type=positive_int, default=2000, help="total generator steps (default 2000)")
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="global batch, split over processes")
+    parser.add_argument("--batch-size", type=positive_int, default=32,
+                        help="global batch, split over processes (default 32)")
     parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initial weights, data order, latents and augmentation (default 0)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor override, JSON value: --set image_size=[128,96] --set g_features=128")
     parser.add_argument("--ema", type=decay, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")
@@ -44,17 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-time", type=duration, default=None, metavar="TIME",
                         help="stop after this wall time and save as at the last step, e.g. 3600, 45:00 or 1:30:00 "
                              "(seconds, MM:SS or HH:MM:SS); --resume latest continues toward --steps")
-    parser.add_argument("--checkpoint-every", type=positive_int, default=500)
+    parser.add_argument("--checkpoint-every", type=positive_int, default=500,
+                        help="write checkpoints/step-N every N steps (default 500)")
     parser.add_argument("--keep", type=positive_int, default=3, help="checkpoints kept (the newest)")
     parser.add_argument("--sample-every", type=positive_int, default=250, help="write samples/step-N.png every N steps")
-    parser.add_argument("--log-every", type=positive_int, default=10)
+    parser.add_argument("--log-every", type=positive_int, default=10, help="log the losses every N steps (default 10)")
     parser.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
-    parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class")
+    parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class (default dx)")
     parser.add_argument("--balance-classes", action=argparse.BooleanOptionalAction, default=None,
                         help="draw every class equally often (default: on for class-conditional models)")
     parser.add_argument("--group-column", default=None, help="labels.csv column grouping shots (lesion_id)")
     parser.add_argument("--holdout", type=float, default=0.0, help="fraction held out, split by --group-column")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the held-out split (kept apart from --seed)")
+    parser.add_argument("--split-seed", type=int, default=0,
+                        help="seed of the held-out split, kept apart from --seed (default 0)")
     parser.add_argument("--d-overfit-every", type=positive_int, default=None, metavar="N",
                         help="every N steps, D's mean raw output on 64 fixed training vs 64 fixed held-out images "
                              "(needs --holdout): logged as d_train, d_heldout, d_gap; RUN/d_overfit.json and .png")
@@ -66,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mixed-precision", choices=["no", "bf16", "fp16"], default=None,
                         help="default: accelerate's setting (accelerate launch --mixed_precision ...)")
     parser.add_argument("--log-with", default="auto", help="'tensorboard', 'none' or 'auto' (tensorboard if installed)")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (for logs and CI)")
     return parser
 
 

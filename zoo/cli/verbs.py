@@ -44,15 +44,16 @@ def _cmd_list(args) -> int:
     if args.json:
         print(json.dumps(ids))
         return 0
-    if ids:
-        print(f"{'id':<24} {'family':<10} {'task':<22} {'modality':<16} {'H x W x C':<12} weights")
+    rows = [["id", "family", "task", "modality", "H x W x C", "weights"]]
     for model_id in ids:
         spec = zoo.info(model_id)
         h, w = spec.image_size
         weights = ("trained" if spec.trained else "untrained placeholder") if (
             spec.has_embedded_weights or spec.hub_repo) else "none yet (zoo train)"
-        print(f"{model_id:<24} {spec.family:<10} {spec.task:<22} {spec.modality:<16} "
-              f"{f'{h}x{w}x{spec.channels}':<12} {weights}")
+        rows.append([model_id, spec.family, spec.task, spec.modality, f"{h}x{w}x{spec.channels}", weights])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]  # each column as wide as needed
+    for row in rows if ids else []:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
     if not ids:
         print("no model matches", file=sys.stderr)
     return 0
@@ -94,13 +95,13 @@ def _cmd_generate(args) -> int:
     pipe = zoo.load(args.model, revision=args.revision, device=args.device, dtype=args.dtype)
     task = task_of(pipe)
     if task.inputs != "noise":
-        raise ValueError(f"{args.model} is a {pipe.task} model: it edits images instead of generating them "
+        raise ValueError(f"{args.model} is {_a(pipe.task)} model: it edits images instead of generating them "
                          f"(zoo translate {args.model} IMAGE -o OUT)")
     _check_sixteen_bit(pipe, args)
     conditional = task.labelled
     for flag, value in (("--class/--labels", args.labels), ("--label-column", args.label_column)):
         if value and not conditional:
-            raise ValueError(f"{flag} needs a class-conditional model; {args.model} is {pipe.task}")
+            raise ValueError(f"{flag} needs a class-conditional model; {args.model} is {_a(pipe.task)} model")
     n = 16 if args.num_images is None else args.num_images
     stem = Path(pipe.model.model_id).name
     if conditional:
@@ -127,7 +128,15 @@ def _cmd_generate(args) -> int:
         label_csv.add(zip(names, classes))
     where = f" and their classes to {label_csv.path}" if conditional else ""
     print(f"wrote {len(out.images)} images to {args.out}{where}")
+    if not pipe.model.trained:
+        print(f"warning: {args.model} holds untrained weights (a random initialisation): these images are noise. "
+              "Train it first (zoo train) or load trained weights.", file=sys.stderr)
     return 0
+
+
+def _a(word: str) -> str:
+    """'a' or 'an' before ``word``, by its first letter (good enough for the task names)."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
 
 
 def _file_safe(name: str) -> str:
@@ -195,7 +204,7 @@ def _generate_walk(args) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)  # fail on a bad output path before any work
     pipe = zoo.load(args.model, revision=args.revision, device=args.device, dtype=args.dtype)
     if not hasattr(pipe, "interpolate"):
-        raise ValueError(f"--interpolate needs an unconditional model; {args.model} is {pipe.task}")
+        raise ValueError(f"--interpolate needs an unconditional model; {args.model} is {_a(pipe.task)} model")
     _check_sixteen_bit(pipe, args)
     seed_a, seed_b = args.interpolate
     out = pipe.interpolate(seed_a, seed_b, steps=args.steps or 8, truncation=args.truncation, mode=args.mode or "slerp")
@@ -218,23 +227,29 @@ def _cmd_translate(args) -> int:
     pipe = zoo.load(args.model, revision=args.revision, device=args.device, dtype=None if int8 else args.dtype)
     task = task_of(pipe)
     if task.inputs == "noise":
-        raise ValueError(f"{args.model} is a {pipe.task} model: it makes images from noise (zoo generate)")
+        raise ValueError(f"{args.model} is {_a(pipe.task)} model: it makes images from noise (zoo generate)")
     editing = task.inputs == "image+mask"
     directed = hasattr(pipe, "directions")  # translation pipelines; other image tasks take the image alone
     if editing != (args.mask is not None):
-        raise ValueError(f"{args.model} is a {pipe.task} model: " + ("give --mask MASK (white = the area to edit)"
+        raise ValueError(f"{args.model} is {_a(pipe.task)} model: " + ("give --mask MASK (white = the area to edit)"
                          if editing else "--mask is for masked-edit models"))
     if editing and len(args.images) != 1:
         raise ValueError("--mask goes with one image; run once per image")
     if args.direction is not None and not directed:
-        raise ValueError(f"--direction is for translation models; {args.model} is a {pipe.task} model"
+        raise ValueError(f"--direction is for translation models; {args.model} is {_a(pipe.task)} model"
                          + (", which takes --mode" if editing else ""))
     if not editing and (args.mode is not None or args.grow_mask):
         raise ValueError("--mode and --grow-mask are for masked-edit models; a translation model takes --direction")
-    how = (args.mode or pipe.default_mode) if editing else (args.direction or "AtoB") if directed else None
+    how = (args.mode or pipe.default_mode) if editing else (args.direction or pipe.default_direction) if directed \
+        else None
+    if directed and args.direction is None:  # say which way runs when the user did not choose
+        names = [n for n in pipe.directions if n not in ("AtoB", "BtoA")] or list(pipe.directions)
+        others = [n for n in names if pipe.directions[n] != pipe.directions[how]]
+        print(f"direction: {how} (the model's default" + (f"; --direction {others[0]} for the other way)"
+              if others else ")"), file=sys.stderr)
     if int8:
         if not directed:
-            raise ValueError(f"--dtype int8 is for translation models; a {pipe.task} model takes bfloat16")
+            raise ValueError(f"--dtype int8 is for translation models; {_a(pipe.task)} model takes bfloat16")
         calibration = args.images[:INT8_CALIBRATION_IMAGES]
         print(f"int8: calibrating on {len(calibration)} of the inputs and compiling (once, 20-30 s)"
               + ("; for a few images bfloat16 is quicker overall" if len(args.images) < 4 else ""))
@@ -306,8 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_list)
 
     p = verb("info", "Show everything the registry knows about a model id.")
-    p.add_argument("model_id")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("model_id", help="a registered id (zoo list)")
+    p.add_argument("--json", action="store_true", help="print the facts as JSON")
     p.set_defaults(func=_cmd_info)
 
     p = verb("generate", "Sample images from a generative model and write PNGs, or a latent walk (--interpolate).")
@@ -315,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--num-images", type=positive_int, default=None, help="how many images (default 16)")
     p.add_argument("-o", "--out", type=Path, required=True,
                    help="output folder; with --interpolate one file, walk.png (a strip) or walk.gif")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed: the same seed gives the same images (default 0)")
     p.add_argument("--truncation", type=positive_float, default=None,
                    help="re-draw latent components with |z| above this")
     p.add_argument("--class", "--labels", dest="labels", action="extend", nargs="+", metavar="NAME",
@@ -324,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", default=None,
                    help="class-conditional models: the class column of OUT/labels.csv, written beside the images "
                         "for zoo train / zoo.data.folders (default dx)")
-    p.add_argument("--batch-size", type=positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64, help="images generated at once (default 64)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ...")
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                    help="compute precision; bfloat16 about halves CPU time on CPUs with AVX-512 BF16")
@@ -347,8 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grow-mask", type=int, default=0, metavar="PIXELS",
                    help="masked-edit models: grow the mask by PIXELS first (a traced outline stops inside the edge)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
-    p.add_argument("--revision", default=None)
-    p.add_argument("--device", default=None)
+    p.add_argument("--revision", default=None, help="Hub branch, tag or commit")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ... (default: cpu)")
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16", "int8"],
                    help="compute precision; on a CPU bfloat16 about halves the time, int8 (translation models, "
                         f"calibrated on the first {INT8_CALIBRATION_IMAGES} inputs) takes a third (bench/i2i_speed.py)")
@@ -356,14 +371,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("card", "Print the model card (README.md) of a model.")
     p.add_argument("model", help="model id, Hub repo id or local folder")
-    p.add_argument("--revision", default=None)
+    p.add_argument("--revision", default=None, help="Hub branch, tag or commit")
     p.set_defaults(func=_cmd_card)
 
     p = verb("push", "Upload a model id or a saved folder to a Hub repo (HF_ENDPOINT, HF_TOKEN respected).")
     p.add_argument("model", help="model id or folder written by save_pretrained")
     p.add_argument("--repo", required=True, help="owner/name on the Hub")
     p.add_argument("--revision", default=None, help="branch to push to (created if missing)")
-    p.add_argument("--private", action="store_true")
+    p.add_argument("--private", action="store_true", help="create the repo as private (a new repo only)")
     p.add_argument("-m", "--message", default=None, help="commit message")
     p.set_defaults(func=_cmd_push)
 

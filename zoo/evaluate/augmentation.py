@@ -399,7 +399,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=positive_int, default=DEFAULT_EPOCHS,
                         help=f"passes over the real training images, the same steps for every condition "
                              f"(default {DEFAULT_EPOCHS})")
-    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="classifier batch (default 64)")
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
     parser.add_argument("--minority-target", type=_count, default=500,
                         help="top up classes with fewer training images than this: with synthetic images, or repeats "
@@ -413,7 +413,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="H, or H W, of the classifier's input (default 64)")
     parser.add_argument("--truncation", type=positive_float, default=None, help="latent truncation for the GAN")
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: cuda if available)")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("-o", "--out", type=Path, required=True,
                         help="report folder: report.json, report.md, benefit.png")
 
@@ -422,12 +422,6 @@ def run_cli(args: argparse.Namespace) -> int:
     """Run ``zoo evaluate-augmentation`` as parsed by :func:`add_arguments`; write and print the report."""
     if len(args.image_size) > 2:
         raise ValueError(f"--image-size takes H or H W, got {args.image_size}")
-    try:  # before minutes of training, not after
-        import matplotlib  # noqa: F401
-    except ImportError:
-        from zoo.errors import MissingExtraError
-
-        raise MissingExtraError('the report plot needs matplotlib: pip install "medgan-zoo[eval]"') from None
     args.out.mkdir(parents=True, exist_ok=True)  # a bad output path fails before any work
     size = tuple(args.image_size) * (2 if len(args.image_size) == 1 else 1)
     synthetic = dict(args.synthetic) if args.synthetic else None

@@ -23,8 +23,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from zoo.errors import MissingExtraError
-
 __all__ = ["WINDOW", "SIGMA", "RULES", "NearestTrain", "memorization_audit", "nearest_by_ssim", "nearest_by_l2",
     "MemorizationReport"]
 
@@ -465,8 +463,6 @@ def _displayable(image: torch.Tensor) -> dict:
 
 
 def _figure_class():
-    try:
-        from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
-    except ImportError:
-        raise MissingExtraError('plotting needs matplotlib: pip install "medgan-zoo[eval]"') from None
+    from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
+
     return Figure

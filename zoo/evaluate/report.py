@@ -8,8 +8,6 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo.errors import MissingExtraError
-
 __all__ = ["HEADLINE", "AugmentationReport"]
 
 HEADLINE = (("balanced_accuracy", "balanced acc"), ("macro_f1", "macro F1"))
@@ -107,10 +105,7 @@ class AugmentationReport:
 
     def plot(self, path: str | Path) -> Path:
         """A PNG: per-class recall and balanced accuracy, one bar per condition, error bars = std."""
-        try:
-            from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
-        except ImportError:
-            raise MissingExtraError('plotting needs matplotlib: pip install "medgan-zoo[eval]"') from None
+        from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
         groups = [*self.class_names, "balanced acc"]
         width = 0.8 / max(len(self.conditions), 1)
         fig = Figure(figsize=(max(6.0, 1.1 * len(groups) + 2), 4), layout="constrained")

@@ -22,6 +22,7 @@ otherwise all of ``data``, which the model may have trained on: the report says 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -112,6 +113,26 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
     return x.float() / 255
 
 
+def _run_heldout_list(source) -> bool:
+    return source is not None and Path(source).name == "model" and (Path(source).parent / "heldout.txt").is_file()
+
+
+def _recorded_split(recorded: dict, holdout: float, group_column: str | None, split_seed: int,
+                    notes: list[str]) -> tuple[float, str | None, int]:
+    """The held-out split the model was trained with (its config.json), unless another is asked for:
+    then an error, since the "held-out" images would include training images."""
+    wanted = (recorded["holdout"], recorded.get("group_column"), recorded.get("split_seed", 0))
+    if holdout and (holdout, group_column, split_seed) != wanted:
+        raise ValueError(
+            f"the model was trained with --holdout {wanted[0]} --group-column {wanted[1]} --split-seed {wanted[2]}; "
+            f"evaluating with --holdout {holdout} --group-column {group_column} --split-seed {split_seed} would "
+            "count training images as held out. Drop --holdout to use the recorded split, or pass exactly it.")
+    if not holdout:
+        notes.append(f"the held-out split recorded in the model's config.json: --holdout {wanted[0]} "
+                     f"--group-column {wanted[1]} --split-seed {wanted[2]}")
+    return wanted
+
+
 def _real_split(data: TrainingData, source: str | None, heldout_list, holdout: float, split_seed: int,
                 notes: list[str], generative: bool) -> tuple[TrainingData, TrainingData | None, str]:
     """(real set, training part or None, how the real set was chosen)."""
@@ -170,11 +191,23 @@ def evaluate(
     if paired and not (isinstance(pipe, TranslationPipeline) and "BtoA" in pipe.directions):
         raise ValueError(f"paired=True (--paired) is for unpaired-translation models, whose data need not pair up; "
                          f"{net.model_id} is {net.task!r}")
+    recorded = getattr(net, "training_split", None)
+    if heldout_list is None and not _run_heldout_list(source) and recorded and recorded.get("holdout"):
+        holdout, group_column, split_seed = _recorded_split(recorded, holdout, group_column, split_seed, notes)
     read = read_paired if paired else task.read_data  # --paired: the same A/B layout, matched by name
     folder = read(data, net.image_size, net.channels, class_names=tuple(net.config.get("class_names") or ()),
                   label_column=label_column, group_column=group_column, progress=progress)
     real, train, real_set = _real_split(folder, None if source is None else str(source), heldout_list, holdout,
                                         split_seed, notes, generative)
+    if recorded and recorded.get("heldout_sha256") and train is not None and heldout_list is None:
+        names = "\n".join(sorted(Path(f).name for f in real.files))
+        if hashlib.sha256(names.encode()).hexdigest() != recorded["heldout_sha256"]:
+            notes.append(f"the held-out images differ from the {recorded.get('heldout_images')} recorded when the "
+                         "model was trained (another data folder, or files added or removed): some may have "
+                         "trained it")
+    elif recorded and recorded.get("holdout") == 0 and generative:
+        notes.append("the model was trained on all of its data (no held-out split was recorded): the real images "
+                     "may include its training images")
     out = Path(out) if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -223,6 +256,21 @@ def _generate(pipe, n: int, real: TrainingData, seed: int, truncation, batch_siz
     return pipe(num_images=n, seed=seed, truncation=truncation, batch_size=batch_size, progress=progress).tensors
 
 
+_REAL_FEATURES: dict[tuple[str, str], torch.Tensor] = {}  # (weights file, images' digest) -> features
+
+
+def _real_features(weights, extractor, images: torch.Tensor, batch_size: int, device, progress: bool) -> torch.Tensor:
+    """Features of real images, remembered for the process: evaluating several models against one
+    held-out set (bench/fid_table.py) extracts its features once."""
+    key = (str(weights), hashlib.sha1(images.numpy().tobytes()).hexdigest())
+    if key not in _REAL_FEATURES:
+        if len(_REAL_FEATURES) >= 8:
+            _REAL_FEATURES.pop(next(iter(_REAL_FEATURES)))
+        _REAL_FEATURES[key] = extract_features(extractor, images, batch_size=batch_size, device=device,
+                                               progress=progress)
+    return _REAL_FEATURES[key]
+
+
 def _generative(pipe, real, train, num_samples, inception_weights, truncations, memorization_samples, batch_size,
                 seed, progress, out, details, files, notes) -> dict[str, float]:
     real_images = _unit(real.tensors["image"])
@@ -244,7 +292,7 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
     features = None
     if weights:
         extractor = load_feature_extractor(weights)
-        real_f = extract_features(extractor, real_images, batch_size=batch_size, device=pipe.device, progress=progress)
+        real_f = _real_features(weights, extractor, real_images, batch_size, pipe.device, progress)
         fake_f = extract_features(extractor, fake, batch_size=batch_size, device=pipe.device, progress=progress)
         figures["fid"] = fid(fake_f, real_f)
         k = kid(fake_f, real_f, subset_size=min(1000, len(real_f), len(fake_f)), seed=seed)
@@ -252,7 +300,7 @@ def _generative(pipe, real, train, num_samples, inception_weights, truncations, 
         pr = precision_recall(real_f, fake_f)
         figures["precision"], figures["recall"] = pr.precision, pr.recall
         if floor is not None:
-            floor_f = extract_features(extractor, floor, batch_size=batch_size, device=pipe.device, progress=progress)
+            floor_f = _real_features(weights, extractor, floor, batch_size, pipe.device, progress)
             figures["floor_fid"] = fid(floor_f, real_f)
             figures["floor_kid"] = kid(floor_f, real_f, subset_size=min(1000, len(real_f), len(floor_f)),
                                        seed=seed).mean
@@ -341,21 +389,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--heldout-list", type=Path, default=None, help="the held-out files (RUN/heldout.txt)")
     parser.add_argument("--holdout", type=float, default=0.0, help="or a held-out fraction, split as zoo train does")
     parser.add_argument("--group-column", default=None, help="labels.csv column grouping shots (lesion_id)")
-    parser.add_argument("--split-seed", type=int, default=0)
-    parser.add_argument("--label-column", default="dx")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the --holdout split (default 0)")
+    parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class (default dx)")
     parser.add_argument("--truncations", nargs="+", default=["off", "2", "1", "0.5"], metavar="T",
                         help="truncation sweep thresholds ('off' = none; 'none' skips the sweep)")
     parser.add_argument("--memorization-samples", type=int, default=256, help="samples audited (0: skip the audit)")
-    parser.add_argument("--batch-size", type=positive_int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="images a batch (default 64)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling and subsampling seed (default 0)")
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: where the model loads, cpu)")
     parser.add_argument("--update-card", action="store_true",
                         help="write the figures into the model card: the folder's README.md for a local model, "
                              "else OUT/README.md")
     parser.add_argument("--paired", action="store_true",
                         help="unpaired models: DATA's A/B files pair up by name (a known answer, e.g. "
                              "make_domains.py's pws-removal-check): score each direction against its partner too")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("-o", "--out", type=Path, required=True, help="report folder")
 
 

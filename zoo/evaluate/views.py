@@ -102,10 +102,8 @@ def _features(values, name: str) -> torch.Tensor:
 
 
 def _plot_scatter(real_xy, fake_xy, path, labels, axis_labels, title) -> Path:
-    try:
-        from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
-    except ImportError:
-        raise MissingExtraError('plotting needs matplotlib: pip install "medgan-zoo[eval]"') from None
+    from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
+
     fig = Figure(figsize=(5.5, 5), layout="constrained")
     ax = fig.add_subplot()
     for xy, label, color in ((real_xy, labels[0], "tab:blue"), (fake_xy, labels[1], "tab:orange")):

@@ -64,7 +64,8 @@ def render_model_card(model, **overrides: Any) -> ModelCard:
             for m in facts["metrics"]
         ] or None,
     )
-    usage, cli = task.usage(model)
+    load_name = facts.pop("load_name", model.model_id)
+    usage, cli = task.usage(model, load_name)
     from zoo import __version__
 
     template = (files("medgan_zoo_cards") / "model_card.md").read_text(encoding="utf-8")
@@ -72,7 +73,7 @@ def render_model_card(model, **overrides: Any) -> ModelCard:
         card_data,
         template_str=template,
         model_id=model.model_id,
-        load_name=facts.pop("load_name", model.model_id),
+        load_name=load_name,
         family=model.family,
         task=model.task,
         image_size=list(model.image_size),

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
+    HfHubHTTPError,
     LocalEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
@@ -25,7 +28,8 @@ from zoo.errors import ConfigError, UnknownModelError, WeightsError, ZooError
 from zoo.hub.weights import PICKLE_SUFFIXES, refuse_pickle
 from zoo.registry import get_registry
 
-__all__ = ["resolve", "read_config", "load_model", "MODEL_FILES", "STALE_WEIGHTS", "upload_model_folder"]
+__all__ = ["resolve", "read_config", "load_model", "MODEL_FILES", "STALE_WEIGHTS", "upload_model_folder",
+           "hub_unreachable"]
 
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
@@ -113,7 +117,16 @@ def load_model(
     device = _check_device(device)
     download = dict(token=token, cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only)
     source, revision, registry_weights = resolve(name_or_path, revision)
-    config = read_config(source, revision, **download)
+    reason = None if Path(source).is_dir() or local_files_only else hub_unreachable()
+    if reason:  # the Hugging Face cache only, at once, and the error says why
+        download["local_files_only"] = True
+    try:
+        config = read_config(source, revision, **download)
+    except ZooError as exc:
+        if reason and "cannot be reached" in str(exc):
+            raise ZooError(f"{source!r} is not in the Hugging Face cache and the Hub cannot be reached ({reason}). "
+                           "Connect and load it once, or pass a local folder.") from None
+        raise
     model_class = get_registry().family_class(config["family"], source)
     model = model_class.from_pretrained(source, revision=revision, **download)
     model.registry_weights = registry_weights  # then the registry entry's card facts describe them
@@ -149,12 +162,51 @@ def upload_model_folder(
     token: str | None = None, commit_message: str = "Upload with medgan-zoo",
 ) -> str:
     """Create (or reuse) ``repo_id`` and its branch ``revision``; upload a model folder as one commit."""
+    reason = hub_unreachable()
+    if reason:
+        raise ZooError(f"cannot push to Hub repo {repo_id!r}: the Hub cannot be reached ({reason}). Check the "
+                       "network (and HF_ENDPOINT), then push again; nothing was uploaded.")
     api = HfApi(token=token)
-    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-    if revision not in (None, "main"):
-        api.create_branch(repo_id, branch=revision, exist_ok=True)
-    commit = api.upload_folder(
-        repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
-        allow_patterns=MODEL_FILES, delete_patterns=STALE_WEIGHTS,
-    )
+    try:
+        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+        if revision not in (None, "main"):
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
+            allow_patterns=MODEL_FILES, delete_patterns=STALE_WEIGHTS,
+        )
+    except HfHubHTTPError as exc:
+        raise ZooError(f"push to Hub repo {repo_id!r} failed: {_first_line(exc)}") from None
+    except Exception as exc:  # the connection dropped part way: the HTTP client's own error types
+        if not _transport_error(exc):
+            raise
+        raise ZooError(f"push to Hub repo {repo_id!r} failed: the Hub stopped answering ({exc}); push again.") from None
     return str(commit)
+
+
+def _transport_error(exc: Exception) -> bool:
+    """A network failure, whichever HTTP client this huggingface_hub uses (httpx or requests)."""
+    return isinstance(exc, OSError) or type(exc).__module__.split(".")[0] in ("httpx", "httpx2", "requests", "urllib3")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def hub_unreachable(timeout: float = 3.0) -> str | None:
+    """Why the Hub (``HF_ENDPOINT``) cannot be reached, or None when it can (or HF_HUB_OFFLINE is set).
+
+    One TCP connect of at most ``timeout`` seconds: without it huggingface_hub retries an unreachable
+    Hub with backoff for about 25 s before saying so."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return None
+    url = urlparse(constants.ENDPOINT)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        return f"{constants.ENDPOINT}: {exc.strerror or exc}"
+    return None

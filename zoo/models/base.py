@@ -41,6 +41,9 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         super().__init__()
         self.model_id = ""
         self.trained = False  # any training has touched these weights (recorded in config.json)
+        # How the training data was split (holdout, group_column, split_seed, the held-out files' hash):
+        # zoo evaluate scores on that held-out part by default. None: not recorded (e.g. not trained here).
+        self.training_split: dict[str, Any] | None = None
         self.registry_weights = False  # the weights are the registry entry's own, so its card facts apply
         self.absent_networks: frozenset[str] = frozenset()  # no file when loaded: fresh init, never saved back
 
@@ -54,12 +57,14 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         """What goes into config.json: the model id, family, task and every constructor argument."""
         from zoo import __version__
 
+        extra = {"training_split": self.training_split} if self.training_split is not None else {}
         return {
             **self.config,
             "model_id": self.model_id or self.family,
             "family": self.family,
             "task": self.task,
             "trained": self.trained,
+            **extra,
             "medgan_zoo_version": __version__,
         }
 
@@ -223,6 +228,7 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
                               f"{exc}. Fix the named value, or re-save the model with save_pretrained.") from None
         model.model_id = (config or {}).get("model_id") or cls.family
         model.trained = bool((config or {}).get("trained", True))
+        model.training_split = (config or {}).get("training_split")
         download = dict(
             revision=revision, cache_dir=cache_dir, force_download=force_download,
             local_files_only=local_files_only, token=token,

@@ -65,11 +65,18 @@ class TranslationPipeline(ImageToImagePipeline):
             raise ValueError(f"direction must be one of {list(self.directions)}, got {direction!r}")
         return self.directions[direction]
 
+    @property
+    def default_direction(self) -> str:
+        """What runs when no ``direction`` is given: the model's ``default_direction`` (its main use,
+        e.g. 'remove' for a stain remover), else 'AtoB'."""
+        return getattr(self.model, "default_direction", "AtoB")
+
     @torch.no_grad()
-    def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB",
+    def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str | None = None,
                  progress: bool | None = None) -> ImageOutput:
-        """``direction``: 'AtoB', 'BtoA', or a name the model gives one (``pipe.directions``)."""
-        way = self._way(direction)
+        """``direction``: 'AtoB', 'BtoA', or a name the model gives one (``pipe.directions``);
+        default: :attr:`default_direction`."""
+        way = self._way(self.default_direction if direction is None else direction)
         translate = self.int8[way] if way in self.int8 else (lambda x: self.model.translate(x, way))
         return self._run_each(self._inputs(images), lambda image, x: translate(x), progress)
 
@@ -77,7 +84,7 @@ class TranslationPipeline(ImageToImagePipeline):
         self.int8.clear()  # int8 copies hold the old weights on the CPU; quantize again after a move
         return super().to(device=device, dtype=dtype)
 
-    def quantize_int8(self, images: ImageLike | Sequence[ImageLike], direction: str = "AtoB",
+    def quantize_int8(self, images: ImageLike | Sequence[ImageLike], direction: str | None = None,
                       keep_float: Sequence[str] | None = None) -> "TranslationPipeline":
         """Run ``direction`` in int8 on the CPU from now on (zoo.pipelines.int8; needs the ``int8`` extra).
 
@@ -86,7 +93,7 @@ class TranslationPipeline(ImageToImagePipeline):
         bfloat16 time. Outputs differ from float32 by about 0.3 grey levels on average (README).
         The int8 copy keeps the weights it was made from: after changing them, quantize again.
         """
-        way = self._way(direction)
+        way = self._way(self.default_direction if direction is None else direction)
         if not hasattr(self.model, "translator"):
             raise ValueError(f"int8 needs the model to expose its generator as model.translator(direction); "
                              f"{type(self.model).__name__} does not")

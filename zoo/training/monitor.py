@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import torch
 
 from zoo.data.folders import TrainingData
-from zoo.errors import MissingExtraError
 from zoo.training.trainer import crop_batch_center, to_model_batch
 
 if TYPE_CHECKING:
@@ -85,10 +84,7 @@ class DiscriminatorMonitor:
 
     def plot(self, path: str | Path) -> Path:
         """A PNG: both mean outputs against the step (top) and their gap (bottom)."""
-        try:
-            from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
-        except ImportError:
-            raise MissingExtraError('plotting needs matplotlib: pip install "medgan-zoo[eval]"') from None
+        from matplotlib.figure import Figure  # the object API: no pyplot, no global backend switch
         if not self.history:
             raise ValueError("the discriminator monitor has recorded nothing yet")
         train_n, held_n = self._sizes()

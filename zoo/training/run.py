@@ -4,13 +4,14 @@ trainer, checkpoints, samples, logs and the exported model folder."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
 
 import torch
 
-__all__ = ["run"]
+__all__ = ["run", "reproducible_command"]
 
 
 def _log_with(choice: str):
@@ -25,22 +26,50 @@ def _log_with(choice: str):
     return choice
 
 
+def _recorded_settings(out: Path) -> dict:
+    """What an earlier run in ``out`` recorded in run.json (its precision and processes), or {}."""
+    try:
+        return json.loads((out / "run.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def reproducible_command(command: str, mixed_precision: str, num_processes: int) -> str:
+    """``command`` with the settings the launcher gave (accelerate launch's --mixed_precision and
+    --num_processes, or accelerate's config file), so that command.txt and the card rerun the run."""
+    if command.startswith("accelerate launch "):
+        rest = command[len("accelerate launch "):]
+        return (f"accelerate launch --num_processes {num_processes} --mixed_precision {mixed_precision} "
+                + rest)
+    if mixed_precision != "no" and "--mixed-precision" not in command:
+        command += f" --mixed-precision {mixed_precision}"
+    if num_processes > 1:  # zoo train run by a launcher: say so in the launcher's words
+        command = (f"accelerate launch --num_processes {num_processes} zoo/train.py "
+                   + command.removeprefix("zoo train "))
+    return command
+
+
+def split_record(args: argparse.Namespace, held) -> dict:
+    """How the data was split, for the exported config.json: zoo evaluate reproduces and checks it."""
+    if held is None:
+        return {"holdout": 0.0}
+    names = "\n".join(sorted(Path(f).name for f in held.files))
+    return {"holdout": args.holdout, "group_column": args.group_column, "split_seed": args.split_seed,
+            "heldout_images": len(held), "heldout_sha256": hashlib.sha256(names.encode()).hexdigest()}
+
+
 def run(args: argparse.Namespace, command: str) -> Path:
     """Train as ``args`` say; returns the exported model folder."""
+    from accelerate import Accelerator
     from PIL import Image
 
     import zoo
     from zoo.cli.types import parse_overrides
     from zoo.data.folders import load_training_data, split_by_group
-    from zoo.errors import MissingExtraError, ZooError
+    from zoo.errors import ZooError
     from zoo.training.monitor import DiscriminatorMonitor
     from zoo.training.samples import grid_image, sample_grid
     from zoo.training.trainer import Trainer, TrainingDiverged, latest_checkpoint, needs_cpu_flag
-
-    try:
-        from accelerate import Accelerator
-    except ImportError:
-        raise MissingExtraError('training needs accelerate: pip install "medgan-zoo[train]"') from None
 
     if args.d_overfit_every and not args.holdout:  # before any slow work
         raise ZooError("--d-overfit-every compares D on training and held-out images: add --holdout, e.g. "
@@ -50,8 +79,17 @@ def run(args: argparse.Namespace, command: str) -> Path:
     if not args.resume and latest_checkpoint(checkpoints) is not None:  # before any slow work
         raise ZooError(f"{out} already holds checkpoints of a run: continue it with --resume latest, "
                        "or start afresh in another --out folder")
-    accelerator = Accelerator(cpu=needs_cpu_flag(), mixed_precision=args.mixed_precision,
+    recorded = _recorded_settings(out) if args.resume else {}
+    mixed_precision = args.mixed_precision
+    if mixed_precision is None and recorded.get("mixed_precision") not in (None, "no"):
+        mixed_precision = recorded["mixed_precision"]  # a resumed run keeps its precision
+    accelerator = Accelerator(cpu=needs_cpu_flag(), mixed_precision=mixed_precision,
                               log_with=_log_with(args.log_with), project_dir=str(out))
+    if recorded and accelerator.mixed_precision != recorded.get("mixed_precision"):
+        how = "as recorded in run.json" if args.mixed_precision is None else "from --mixed-precision"
+        accelerator.print(f"mixed precision: {accelerator.mixed_precision} ({how}; the run started with "
+                          f"{recorded.get('mixed_precision')})")
+    command = reproducible_command(command, accelerator.mixed_precision, accelerator.num_processes)
     torch.manual_seed(args.seed)  # the initial weights, like everything after them, follow --seed
     overrides = parse_overrides(args.set)
     model = zoo.create(args.model, **overrides)
@@ -110,6 +148,9 @@ def run(args: argparse.Namespace, command: str) -> Path:
     if accelerator.is_main_process:
         (out / "samples").mkdir(parents=True, exist_ok=True)
         (out / "command.txt").write_text(command + "\n")
+        settings = {"command": command, "mixed_precision": accelerator.mixed_precision,
+                    "num_processes": accelerator.num_processes}
+        (out / "run.json").write_text(json.dumps(settings, indent=1) + "\n")
     accelerator.init_trackers("train", config={"command": command, "model": args.model, "steps": args.steps})
 
     def save_samples(step: int) -> None:
@@ -162,12 +203,14 @@ def run(args: argparse.Namespace, command: str) -> Path:
     bundle = out / "model"
     if accelerator.is_main_process:
         export = trainer.export_model()
+        export.training_split = split_record(args, held)
         facts = {
             "training_data": (f"`{args.data}`: {data.describe()}. Trained {trainer.state.step} steps with "
                               f"`{command}`. State the data's source and licence here before sharing."),
             "intended_use": spec.intended_use or "Research.",
             "limitations": spec.limitations or "Not stated.",
             "license": "other",  # the training data's terms apply; the uploader must state them
+            "load_name": str(bundle),  # the card's "How to use" loads this run's model, not the registry's
         }
         export.save_pretrained(bundle, model_card_kwargs=facts)
         accelerator.print(f"model: {bundle} (zoo.load({str(bundle)!r}))")

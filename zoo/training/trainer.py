@@ -27,7 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from zoo.data.folders import TrainingData
-from zoo.errors import MissingExtraError, ZooError
+from zoo.errors import ZooError
 from zoo.models.blocks import center_crop
 from zoo.registry import get_registry
 from zoo.training.augment import build_augment
@@ -147,10 +147,7 @@ class Trainer:
         """``monitor(trainer, step)`` is called on the main process only, at the first step and after
         each step (e.g. :class:`DiscriminatorMonitor`); it must do no collective operation, which
         would wait forever for the other processes."""
-        try:
-            from accelerate import Accelerator
-        except ImportError:
-            raise MissingExtraError('training needs accelerate: pip install "medgan-zoo[train]"') from None
+        from accelerate import Accelerator  # here, not at the top: import zoo stays light
 
         self.accelerator = accelerator or Accelerator(cpu=needs_cpu_flag())
         acc = self.accelerator
