@@ -54,6 +54,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.timeout(300))
 
 
+@pytest.fixture(scope="session")
+def lesion_folder(tmp_path_factory):
+    """64 synthetic 16 x 16 lesion images in DIR/images, as zoo train reads them."""
+    import numpy as np
+    from PIL import Image
+    from test_learning import synthetic_lesions
+
+    root = tmp_path_factory.mktemp("lesions")
+    (root / "images").mkdir()
+    for i, x in enumerate(synthetic_lesions(64, size=16)):
+        Image.fromarray((((x + 1) / 2).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
+            root / "images" / f"{i:03d}.png")
+    return root
+
+
 @pytest.fixture
 def toys():
     """The toy plugin registered in the process-wide registry for one test."""

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from PIL import Image
 from safetensors.torch import load_file
-from test_learning import synthetic_lesions
 
 import zoo
 from zoo.cli import main as zoo_main
@@ -24,16 +23,6 @@ from zoo.cli.train import main as train_main
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--model", "dcgan-lesions", "--set", "image_size=[16,16]", "--set", "g_features=16", "--set",
          "d_features=16", "--batch-size", "8", "--log-with", "none", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def lesions(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lesions")
-    (root / "images").mkdir()
-    for i, x in enumerate(synthetic_lesions(32, size=16)):
-        Image.fromarray((((x + 1) / 2).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
-            root / "images" / f"{i:03d}.png")
-    return root
 
 
 @pytest.fixture
@@ -52,11 +41,12 @@ def test_training_and_evaluation_need_no_extra():
     assert {"accelerate", "matplotlib"} <= core
 
 
-def test_the_run_folder_reruns_the_run_with_the_launchers_precision(lesions, tmp_path, monkeypatch, fresh_accelerate):
+def test_the_run_folder_reruns_the_run_with_the_launchers_precision(lesion_folder, tmp_path, monkeypatch,
+                                                                    fresh_accelerate):
     # accelerate launch --mixed_precision bf16 passes the precision in the environment, not in argv
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
     first = tmp_path / "first"
-    assert train_main([*SMALL, "--data", str(lesions), "--out", str(first), "--steps", "4"]) == 0
+    assert train_main([*SMALL, "--data", str(lesion_folder), "--out", str(first), "--steps", "4"]) == 0
     command = (first / "command.txt").read_text().strip()
     assert command.endswith("--mixed-precision bf16") and json.loads((first / "run.json").read_text())[
         "mixed_precision"] == "bf16"
@@ -74,9 +64,9 @@ def test_the_run_folder_reruns_the_run_with_the_launchers_precision(lesions, tmp
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
 
 
-def test_a_resumed_run_keeps_its_precision(lesions, tmp_path, monkeypatch, fresh_accelerate):
+def test_a_resumed_run_keeps_its_precision(lesion_folder, tmp_path, monkeypatch, fresh_accelerate):
     run = tmp_path / "run"
-    base = [*SMALL, "--data", str(lesions), "--out", str(run), "--checkpoint-every", "2"]
+    base = [*SMALL, "--data", str(lesion_folder), "--out", str(run), "--checkpoint-every", "2"]
     assert train_main([*base, "--steps", "2", "--mixed-precision", "bf16"]) == 0
     from accelerate.state import AcceleratorState
 
@@ -86,19 +76,21 @@ def test_a_resumed_run_keeps_its_precision(lesions, tmp_path, monkeypatch, fresh
     assert "--mixed-precision bf16" in (run / "command.txt").read_text()
 
 
-def test_evaluate_uses_the_recorded_split_and_refuses_another(lesions, tmp_path):
+def test_evaluate_uses_the_recorded_split_and_refuses_another(lesion_folder, tmp_path):
     run = tmp_path / "run"
-    assert train_main([*SMALL, "--data", str(lesions), "--out", str(run), "--steps", "2", "--holdout", "0.25"]) == 0
+    argv = [*SMALL, "--data", str(lesion_folder), "--out", str(run), "--steps", "2", "--holdout", "0.25"]
+    assert train_main(argv) == 0
     config = json.loads((run / "model" / "config.json").read_text())
-    assert config["training_split"]["holdout"] == 0.25 and config["training_split"]["heldout_images"] == 8
+    assert config["training_split"]["holdout"] == 0.25 and config["training_split"]["heldout_images"] == 16
     moved = tmp_path / "shared-model"  # no heldout.txt beside it, as after a push or a copy
     shutil.copytree(run / "model", moved)
     from zoo.evaluate import evaluate
 
-    report = evaluate(str(moved), lesions, num_samples=8, truncations=(), memorization_samples=0, progress=False)
-    assert report.details["real_images"] == 8 and any("recorded in the model's config.json" in n for n in report.notes)
+    report = evaluate(str(moved), lesion_folder, num_samples=8, truncations=(), memorization_samples=0,
+                      progress=False)
+    assert report.details["real_images"] == 16 and any("recorded in the model's config.json" in n for n in report.notes)
     with pytest.raises(ValueError, match="trained with --holdout 0.25.*would count training images as held out"):
-        evaluate(str(moved), lesions, holdout=0.5, num_samples=8, truncations=(), progress=False)
+        evaluate(str(moved), lesion_folder, holdout=0.5, num_samples=8, truncations=(), progress=False)
 
 
 def test_translate_runs_the_models_main_use_and_says_so(tmp_path, capsys):
@@ -150,7 +142,7 @@ def test_no_network_is_one_clear_line_at_once(fake_hub, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_a_fresh_install_runs_every_door(lesions, tmp_path):
+def test_a_fresh_install_runs_every_door(lesion_folder, tmp_path):
     """The README's first set-up command in a new virtual environment, then each door as a user types it."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -166,8 +158,8 @@ def test_a_fresh_install_runs_every_door(lesions, tmp_path):
         assert done.returncode == 0, f"zoo {' '.join(args)}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
 
     door("generate", "sngan-lesions", "-n", "4", "-o", "samples")
-    door("train", *SMALL, "--data", str(lesions), "--out", "run", "--steps", "3", "--holdout", "0.25")
-    door("evaluate", "run/model", "--data", str(lesions), "-n", "8", "-o", "report")
+    door("train", *SMALL, "--data", str(lesion_folder), "--out", "run", "--steps", "3", "--holdout", "0.25")
+    door("evaluate", "run/model", "--data", str(lesion_folder), "-n", "8", "-o", "report")
     Image.fromarray(np.full((40, 40, 3), 180, np.uint8)).save(tmp_path / "face.png")
     door("translate", "cyclegan-pws", "face.png", "-o", "out")
     assert len(list((tmp_path / "samples").glob("*.png"))) == 4 and (tmp_path / "report" / "report.md").is_file()

@@ -14,7 +14,6 @@ import torch
 from conftest import raw_batch, tiny
 from PIL import Image
 from safetensors.torch import load_file
-from test_learning import synthetic_lesions
 
 import zoo
 from zoo.data import TrainingData
@@ -23,16 +22,6 @@ from zoo.training import Trainer
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--model", "dcgan-lesions", "--set", "image_size=[16,16]", "--set", "g_features=32",
          "--set", "d_features=32", "--batch-size", "16", "--log-with", "none", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def lesion_folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lesions")
-    (root / "images").mkdir()
-    for i, x in enumerate(synthetic_lesions(64, size=16)):
-        Image.fromarray((((x + 1) / 2).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
-            root / "images" / f"{i:03d}.png")
-    return root
 
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
