@@ -297,3 +297,25 @@ def test_the_plugin_docs_family_example_runs(tmp_path):
         assert zoo.load(str(tmp_path)).model.config["image_size"] == [16, 16]
     finally:
         registry.remove_plugin("docs-example")
+
+
+def test_card_facts_images_are_shown_in_the_card(tmp_path, monkeypatch):
+    import yaml
+
+    from zoo.hub.facts import read_card_facts
+
+    spec = zoo.info("sngan-lesions")
+    facts = yaml.safe_load((spec.weights.parents[1] / "cards" / "sngan-lesions.yaml").read_text())
+    facts["images"] = [{"file": "samples.png", "caption": "64 samples, seed 0"}]
+    path = tmp_path / "sngan-lesions.yaml"
+    path.write_text(yaml.safe_dump(facts))
+    assert read_card_facts(path)["images"] == ({"file": "samples.png", "caption": "64 samples, seed 0"},)
+    registry = zoo.get_registry()
+    monkeypatch.setitem(registry._specs, "sngan-lesions",
+                        zoo.ModelSpec.from_card_facts(path, spec.model_class, weights=spec.weights, plugin=spec.plugin))
+    card = str(zoo.load("sngan-lesions").model.generate_model_card())
+    assert "![64 samples, seed 0](samples.png)" in card
+    facts["images"] = [{"file": "samples.png"}]
+    path.write_text(yaml.safe_dump(facts))
+    with pytest.raises(zoo.ConfigError, match=r"images\[0\]: missing \['caption'\]"):
+        read_card_facts(path)

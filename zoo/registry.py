@@ -118,6 +118,7 @@ class ModelSpec:
     weights: Path | None = None  # a folder of embedded weights shipped inside the plugin package
     version: str = ""  # of the weights: bumped, with a changelog entry, whenever they change
     changelog: tuple[Mapping[str, Any], ...] = ()  # {"version", "date", "changes"}, newest first
+    images: tuple[Mapping[str, str], ...] = ()  # {"file", "caption"}: pictures beside the embedded weights
     tiny: Mapping[str, Any] = field(default_factory=dict)
     """Constructor overrides that make a small, fast model of this id for tests (as timm's test
     models): the registry-parametrized round-trip, frozen-D, odd-size and learning tests use it."""

@@ -27,14 +27,14 @@ def _card_facts(model) -> dict[str, Any]:
             description=spec.description, training_data=spec.training_data, datasets=list(spec.datasets),
             license=spec.license, intended_use=spec.intended_use, limitations=spec.limitations,
             trained=spec.trained, metrics=list(spec.metrics), modality=spec.modality,
-            weights_version=spec.version, changelog=list(spec.changelog),
+            weights_version=spec.version, changelog=list(spec.changelog), images=list(spec.images),
         )
     facts = {key: NOT_STATED.format(key=key) for key in ("training_data", "intended_use", "limitations")}
     if not model.trained:
         facts["training_data"] = "None: these weights are an untrained initialisation."
     return dict(
         facts, description=spec.description if spec else "", modality=spec.modality if spec else "not stated",
-        datasets=[], license="other", trained=model.trained, metrics=[], weights_version="", changelog=[],
+        datasets=[], license="other", trained=model.trained, metrics=[], weights_version="", changelog=[], images=[],
     )
 
 

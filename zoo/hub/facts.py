@@ -4,8 +4,9 @@ A plugin keeps ``cards/<id>.yaml`` beside its code and registers the id with
 :meth:`zoo.registry.ModelSpec.from_card_facts`. The fields (``cards/card-facts.schema.json`` in
 the source tree, checked in CI): ``id``, ``version`` of the weights, ``modality``, ``trained``,
 ``license``, ``datasets``, ``description``, ``training_data``, ``intended_use``, ``limitations``,
-``metrics`` (name, value, dataset, command) and ``changelog`` (version, date, changes; newest
-first, every earlier version's figures kept there).
+``metrics`` (name, value, dataset, command), ``changelog`` (version, date, changes; newest
+first, every earlier version's figures kept there) and, optionally, ``images`` (file, caption):
+pictures in the embedded-weights folder that the card shows.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 METRIC_FIELDS = {"name": str, "value": (int, float, str), "dataset": str, "command": str}
 CHANGE_FIELDS = {"version": str, "date": (str, datetime.date), "changes": str}
+IMAGE_FIELDS = {"file": str, "caption": str}
+OPTIONAL = {"images": []}  # may be left out
 
 
 def _check(record: Any, fields: dict, what: str) -> None:
@@ -49,7 +52,11 @@ def read_card_facts(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read the card facts {path}: {exc}") from None
-    _check(data, FIELDS, str(path))
+    if isinstance(data, dict):
+        data = {**OPTIONAL, **data}
+    _check(data, {**FIELDS, **{key: list for key in OPTIONAL}}, str(path))
+    for i, image in enumerate(data["images"]):
+        _check(image, IMAGE_FIELDS, f"{path}: images[{i}]")
     for i, metric in enumerate(data["metrics"]):
         _check(metric, METRIC_FIELDS, f"{path}: metrics[{i}]")
     for i, change in enumerate(data["changelog"]):
@@ -62,4 +69,5 @@ def read_card_facts(path: str | Path) -> dict[str, Any]:
         "datasets": tuple(data["datasets"]),
         "metrics": tuple(Metric(**m) for m in data["metrics"]),
         "changelog": tuple({**c, "date": str(c["date"])} for c in data["changelog"]),
+        "images": tuple(data["images"]),
     }

@@ -149,8 +149,9 @@ def _check_device(device):
     return dev
 
 
-MODEL_FILES = ["config.json", "*.safetensors", "README.md"]
-"""What a model upload sends: nothing else from the folder (optimizer states, pickles, logs stay)."""
+MODEL_FILES = ["config.json", "*.safetensors", "README.md", "*.png"]
+"""What a model upload sends: nothing else from the folder (optimizer states, pickles, logs stay);
+PNGs are the pictures its card shows."""
 
 STALE_WEIGHTS = ["*.safetensors"]
 """Remote weight files not in the new upload are deleted in the same commit, so a repo never mixes
