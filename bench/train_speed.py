@@ -1,10 +1,14 @@
-"""Training speed of every registered family: it/s, img/s and peak memory, median of several runs.
+"""Training speed of every registered model, built-in or from a plugin: it/s, img/s and peak memory,
+median of several runs.
 
     python bench/train_speed.py                      # every model, the baseline loop
     python bench/train_speed.py --configs baseline channels_last fused foreach bf16 compile
+    python bench/train_speed.py --models cyclegan-pws --batch-size 4 --configs baseline bf16
 
-Each (model, configuration) runs in its own process, so peak memory is its own. Random uint8 data
-at the model's default size; the family's default optimiser; global batch --batch-size.
+Each (model, configuration) runs in its own process, so peak memory is its own. Random data in
+the model's task layout (its TaskSpec.example_data: images, labels, A/B pairs, masks) at the
+model's default size; the family's default optimiser; global batch --batch-size (default: 32 for
+noise-to-image models, 1 for image-to-image ones, as in their reference implementations).
 """
 
 import argparse
@@ -38,7 +42,7 @@ def step_rates(trainer, warmup: int, steps: int, repeats: int) -> list[float]:
     return rates
 
 
-def measure(model_id: str, config: str, batch_size: int, steps: int, warmup: int, repeats: int,
+def measure(model_id: str, config: str, batch_size: int | None, steps: int, warmup: int, repeats: int,
             overrides: dict) -> dict:
     import torch
     from accelerate import Accelerator
@@ -52,10 +56,12 @@ def measure(model_id: str, config: str, batch_size: int, steps: int, warmup: int
                               dynamo_backend=options.pop("dynamo_backend", "no"))
     torch.manual_seed(0)
     model = zoo.create(model_id, **overrides)
-    n = max(batch_size * 4, 256)
-    tensors = {"image": torch.randint(0, 256, (n, model.channels, *model.image_size), dtype=torch.uint8)}
-    if model.task == "class-conditional":
-        tensors["label"] = torch.randint(0, len(model.config["class_names"]), (n,))
+    task = zoo.get_registry().task(model.task)
+    if task.example_data is None:
+        raise SystemExit(f"task {model.task!r} (plugin {task.plugin!r}) registers no example_data to train on")
+    batch_size = batch_size or (32 if task.inputs == "noise" else 1)
+    n = batch_size * model.batches_per_step * 4
+    tensors = task.example_data(model, n, 0)
     trainer = Trainer(model, TrainingData(tensors), batch_size=batch_size, accelerator=accelerator, progress=False,
                       **options)
     rates = step_rates(trainer, warmup, steps, repeats)
@@ -69,7 +75,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="*", default=None, help="default: every registered model that trains")
     parser.add_argument("--configs", nargs="*", default=["baseline"], choices=sorted(CONFIGS))
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="global batch (default: 32 for noise-to-image models, 1 for image-to-image ones)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per repeat")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
@@ -85,20 +92,24 @@ def main() -> None:
 
     models = args.models or [m for m in zoo.list_models() if hasattr(zoo.info(m).model_class, "training_step")]
     print(f"{'model':<20} {'config':<14} {'batch':>5} {'it/s':>8} {'img/s':>8} {'peak MB':>8}  runs (it/s)")
+    failed = 0
     for model_id in models:
         base = None
         for config in args.configs:
-            cmd = [sys.executable, __file__, "--one", model_id, config, "--batch-size", str(args.batch_size),
-                   "--steps", str(args.steps), "--warmup", str(args.warmup), "--repeats", str(args.repeats),
-                   "--set", args.set]
+            cmd = [sys.executable, __file__, "--one", model_id, config, "--steps", str(args.steps),
+                   "--warmup", str(args.warmup), "--repeats", str(args.repeats), "--set", args.set,
+                   *(["--batch-size", str(args.batch_size)] if args.batch_size else [])]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:
-                print(f"{model_id:<20} {config:<14} failed: {done.stderr.strip().splitlines()[-1]}")
+                lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
+                print(f"{model_id:<20} {config:<14} failed: {lines[-1]}")
+                failed += 1
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
             base = base or r["it/s"]
             print(f"{model_id:<20} {config:<14} {r['batch']:>5} {r['it/s']:>8.2f} {r['img/s']:>8.0f} "
                   f"{r['peak_rss_mb']:>8.0f}  {r['runs']}  x{r['it/s'] / base:.2f} vs {args.configs[0]}")
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -31,20 +31,8 @@ def tiny(model_id: str, **overrides):
 
 
 def raw_batch(model, n: int, seed: int = 0) -> dict:
-    """n random samples in the TrainingData layout of the model's task (uint8 images, 0/255 masks)."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def image():
-        return torch.randint(0, 256, (n, model.channels, *model.image_size), generator=gen, dtype=torch.uint8)
-
-    if model.task in ("unpaired-translation", "paired-translation"):
-        return {"A": image(), "B": image()}
-    if model.task == "masked-edit":
-        mask = (torch.rand(n, 1, *model.image_size, generator=gen) > 0.7).to(torch.uint8) * 255
-        return {"image": image(), "mask": mask, "healthy": image()}
-    if model.task == "class-conditional":
-        return {"image": image(), "label": torch.arange(n) % len(model.config["class_names"])}
-    return {"image": image()}
+    """n random samples in the TrainingData layout of the model's task (its TaskSpec.example_data)."""
+    return zoo.get_registry().task(model.task).example_data(model, n, seed)
 
 
 def pytest_collection_modifyitems(config, items):

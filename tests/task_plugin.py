@@ -115,6 +115,10 @@ def zoo_register_tasks(registry):
         name=TASK, pipeline=MaskToImagePipeline, pipeline_tag="image-to-image", read_data=read_mask_folder,
         sample_grid=mask_grid, usage=lambda model, name: ('out = pipe("mask.png")',
                                                           f"zoo translate {name} mask.png -o out/"),
+        example_data=lambda model, n, seed=0: {
+            "mask": (torch.rand(n, 1, *model.image_size, generator=torch.Generator().manual_seed(seed)) > 0.5)
+            .to(torch.uint8) * 255,
+            "image": torch.randint(0, 256, (n, model.channels, *model.image_size), dtype=torch.uint8)},
         description="paint an image from a segmentation mask: pipe(masks)",
     ))
 

@@ -138,5 +138,9 @@ def test_pip_installed_task_plugin_trains_saves_loads_and_serves(tmp_path):
         assert facts["inside"] > 100 and facts["outside"] < -100, facts
         zoo_cli("evaluate", str(model_dir), "--data", str(data), "-o", str(tmp_path / "report"), cwd=tmp_path)
         assert (tmp_path / "report" / "examples.png").is_file()
+        bench = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "bench" / "train_speed.py"), "--models",
+                                "mask-painter-toy", "--steps", "1", "--warmup", "0", "--repeats", "1"],
+                               capture_output=True, text=True, cwd=tmp_path)
+        assert bench.returncode == 0 and "mask-painter-toy" in bench.stdout, bench.stdout + bench.stderr
     finally:
         pip("uninstall", "--quiet", "--yes", "zoo-mask-task")

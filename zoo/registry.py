@@ -61,6 +61,8 @@ class TaskSpec:
     image (``label``), drawn class-balanced by default.
     ``evaluate(model, real, batch_size, progress) -> {name: number}``: the task's own figures on
     real data (optional; noise-to-image tasks get the distribution figures of ``zoo evaluate``).
+    ``example_data(model, n, seed) -> {name: uint8 tensor}``: ``n`` random samples in the task's
+    training layout (optional): the parametrized tests and ``bench/train_speed.py`` train on it.
     """
 
     name: str
@@ -72,6 +74,7 @@ class TaskSpec:
     inputs: str = "image"
     labelled: bool = False
     evaluate: Callable[..., dict] | None = None
+    example_data: Callable[..., dict] | None = None
     description: str = ""
     plugin: str = ""  # set by the registry: the entry-point name of the registering plugin
 

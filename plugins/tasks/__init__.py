@@ -44,7 +44,7 @@ def _masked_usage(model, name: str) -> tuple[str, str]:
 @hookimpl
 def zoo_register_tasks(registry):
     # Imported here, not at module level: entry points are loaded before anything is listed.
-    from zoo.data import folders
+    from zoo.data import examples, folders
     from zoo.evaluate.translation import cycle_metrics, masked_edit_metrics, paired_metrics
     from zoo.pipelines import (
         ClassConditionalPipeline,
@@ -59,26 +59,30 @@ def zoo_register_tasks(registry):
     registry.register(TaskSpec(
         name="unconditional", pipeline=UnconditionalPipeline, pipeline_tag=generation,
         read_data=folders.read_images, sample_grid=samples.generation_grid, usage=_generation_usage,
-        inputs="noise", description="images from noise: pipe(num_images, seed, truncation)",
+        inputs="noise", example_data=examples.random_images,
+        description="images from noise: pipe(num_images, seed, truncation)",
     ))
     registry.register(TaskSpec(
         name="class-conditional", pipeline=ClassConditionalPipeline, pipeline_tag=generation,
         read_data=folders.read_labelled_images, sample_grid=samples.generation_grid, usage=_conditional_usage,
-        inputs="noise", labelled=True, description="images of a chosen class: pipe(num_images, labels, seed)",
+        inputs="noise", labelled=True, example_data=examples.random_labelled_images,
+        description="images of a chosen class: pipe(num_images, labels, seed)",
     ))
     registry.register(TaskSpec(
         name="unpaired-translation", pipeline=TranslationPipeline, pipeline_tag="image-to-image",
         read_data=folders.read_unpaired, sample_grid=samples.unpaired_grid, usage=_unpaired_usage,
-        evaluate=cycle_metrics, description="domain A <-> domain B from unpaired sets: pipe(images, direction)",
+        evaluate=cycle_metrics, example_data=examples.random_pairs,
+        description="domain A <-> domain B from unpaired sets: pipe(images, direction)",
     ))
     registry.register(TaskSpec(
         name="paired-translation", pipeline=PairedTranslationPipeline, pipeline_tag="image-to-image",
         read_data=folders.read_paired, sample_grid=samples.paired_grid, usage=_paired_usage,
-        evaluate=paired_metrics, description="input -> target from pairs: pipe(images)",
+        evaluate=paired_metrics, example_data=examples.random_pairs,
+        description="input -> target from pairs: pipe(images)",
     ))
     registry.register(TaskSpec(
         name="masked-edit", pipeline=MaskedEditPipeline, pipeline_tag="image-to-image",
         read_data=folders.read_masked, sample_grid=samples.masked_edit_grid, usage=_masked_usage,
-        inputs="image+mask", evaluate=masked_edit_metrics,
+        inputs="image+mask", evaluate=masked_edit_metrics, example_data=examples.random_masked,
         description="remove or add inside a painted mask: pipe(image, mask, mode)",
     ))

@@ -29,7 +29,7 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
 METRIC_FIELDS = {"name": str, "value": (int, float, str), "dataset": str, "command": str}
 CHANGE_FIELDS = {"version": str, "date": (str, datetime.date), "changes": str}
 IMAGE_FIELDS = {"file": str, "caption": str}
-OPTIONAL = {"images": []}  # may be left out
+OPTIONAL: dict[str, list] = {"images": []}  # may be left out
 
 
 def _check(record: Any, fields: dict, what: str) -> None:
