@@ -18,11 +18,20 @@ import json
 import time
 from pathlib import Path
 
+from safetensors.torch import load_file, save_file
+
 import zoo
 from zoo.evaluate import evaluate
+from zoo.evaluate.suite import REAL_FEATURES
 
 LESIONS = {"holdout": 0.1, "group_column": "lesion_id", "split_seed": 0}
 DENTAL = {"holdout": 0.2, "split_seed": 0}
+
+
+def _label(name: str) -> str:
+    """A report folder name: the id, or a run's name for RUN/model."""
+    path = Path(name)
+    return path.parent.name if path.name == "model" else path.name
 
 
 def main() -> None:
@@ -34,6 +43,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/fid"))
     args = parser.parse_args()
     models = args.models or [m for m in zoo.list_models() if zoo.info(m).task in ("unconditional", "class-conditional")]
+    cache = args.out / "real-features.safetensors"  # the held-out and floor features, kept between runs
+    if cache.is_file():
+        REAL_FEATURES.update({tuple(key.split("|", 1)): value for key, value in load_file(cache).items()})
     rows = []
     for name in models:
         started = time.perf_counter()
@@ -41,13 +53,14 @@ def main() -> None:
         dental = pipe.channels == 1
         report = evaluate(name, args.data / ("dental" if dental else "ham10000"), num_samples=args.num_samples,
                           inception_weights=args.inception_weights, progress=False, truncations=(),
-                          out=args.out / Path(name).name, command=f"python bench/fid_table.py {name}",
+                          out=args.out / _label(name), command=f"python bench/fid_table.py {name}",
                           **(DENTAL if dental else LESIONS))
         f = report.figures
         rows.append({"model": name, "real set": report.real_set, **{k: f.get(k) for k in (
             "fid", "floor_fid", "kid", "floor_kid", "precision", "recall", "floor_recall",
             "memorization_flagged_fraction")}, "seconds": round(time.perf_counter() - started)})
         print(json.dumps(rows[-1]), flush=True)
+        save_file({"|".join(key): value.contiguous() for key, value in REAL_FEATURES.items()}, cache)
     print()
     columns = ["model", "fid", "floor_fid", "kid", "floor_kid", "precision", "recall", "floor_recall"]
     print("| " + " | ".join(columns) + " |")

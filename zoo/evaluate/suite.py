@@ -39,8 +39,10 @@ from zoo.evaluate.translation import paired_metrics
 from zoo.pipelines.translation import TranslationPipeline
 from zoo.registry import Metric, task_of
 
-__all__ = ["PIXEL_FEATURE_SIZE", "CARD_SECTION", "EvaluationReport", "evaluate", "update_card", "add_arguments",
-    "run_cli"]
+__all__ = [
+    "PIXEL_FEATURE_SIZE", "CARD_SECTION", "REAL_FEATURES", "EvaluationReport", "evaluate",
+    "update_card", "add_arguments", "run_cli",
+]
 
 PIXEL_FEATURE_SIZE = 16  # the scatter's features without Inception: 16 x 16 thumbnails
 CARD_SECTION = ("<!-- zoo evaluate: start -->", "<!-- zoo evaluate: end -->")
@@ -256,19 +258,22 @@ def _generate(pipe, n: int, real: TrainingData, seed: int, truncation, batch_siz
     return pipe(num_images=n, seed=seed, truncation=truncation, batch_size=batch_size, progress=progress).tensors
 
 
-_REAL_FEATURES: dict[tuple[str, str], torch.Tensor] = {}  # (weights file, images' digest) -> features
+REAL_FEATURES: dict[tuple[str, str], torch.Tensor] = {}
+"""(Inception weights file, the real images' SHA-1) -> their features: each real set (held-out
+images, the floor's training images) is extracted once per process, however many models are
+scored against it. A caller may fill or save it (bench/fid_table.py keeps it on disk)."""
 
 
 def _real_features(weights, extractor, images: torch.Tensor, batch_size: int, device, progress: bool) -> torch.Tensor:
     """Features of real images, remembered for the process: evaluating several models against one
     held-out set (bench/fid_table.py) extracts its features once."""
     key = (str(weights), hashlib.sha1(images.numpy().tobytes()).hexdigest())
-    if key not in _REAL_FEATURES:
-        if len(_REAL_FEATURES) >= 8:
-            _REAL_FEATURES.pop(next(iter(_REAL_FEATURES)))
-        _REAL_FEATURES[key] = extract_features(extractor, images, batch_size=batch_size, device=device,
-                                               progress=progress)
-    return _REAL_FEATURES[key]
+    if key not in REAL_FEATURES:
+        if len(REAL_FEATURES) >= 16:
+            REAL_FEATURES.pop(next(iter(REAL_FEATURES)))
+        REAL_FEATURES[key] = extract_features(extractor, images, batch_size=batch_size, device=device,
+                                              progress=progress)
+    return REAL_FEATURES[key]
 
 
 def _generative(pipe, real, train, num_samples, inception_weights, truncations, memorization_samples, batch_size,
