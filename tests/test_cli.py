@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+import zoo
 from zoo.cli import EXAMPLES, main
 
 
@@ -184,3 +186,23 @@ def test_translate_in_bfloat16_keeps_size_and_the_unmasked_pixels(tmp_path):
     keep[8:22, 10:32] = False
     ring = ~keep & (mask == 0)  # edited only because the mask grew
     assert (grown[keep] == source[keep]).all() and (grown[ring] != source[ring]).any()
+
+
+def test_generate_streams_one_batch_at_a_time(tmp_path, monkeypatch):
+    """-n N holds one batch in memory: each batch is written before the next is made."""
+    from zoo.pipelines import GenerationPipeline
+
+    out, seen = tmp_path / "out", []
+    original = GenerationPipeline.from_latents
+
+    def spy(self, z, labels=None, batch_size=64, progress=None):
+        seen.append((len(z), len(list(out.glob("*.png")))))  # images asked for, files already written
+        return original(self, z, labels, batch_size, progress)
+
+    monkeypatch.setattr(GenerationPipeline, "from_latents", spy)
+    assert main(["generate", "dcgan-lesions", "-n", "10", "--batch-size", "4", "-o", str(out)]) == 0
+    assert seen == [(4, 0), (4, 4), (2, 8)] and len(list(out.glob("*.png"))) == 10
+    # the same images as one call of the pipeline with that seed
+    whole = zoo.load("dcgan-lesions")(num_images=10, seed=0).tensors
+    first = torch.from_numpy(np.asarray(Image.open(out / "dcgan-lesions-seed0-0009.png"))).permute(2, 0, 1) / 255
+    assert torch.allclose(first, whole[9], atol=1 / 255)

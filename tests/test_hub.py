@@ -164,3 +164,15 @@ def test_push_folder_sends_only_model_files_and_save_pretrained_can_push(fake_hu
     assert torch.equal(samples(zoo.load("lab/direct")), samples(small_dcgan(1)))
     card = ModelCard.load("lab/direct")
     assert 'zoo.load("lab/direct")' in card.text
+
+
+def test_cli_card_of_a_hub_repo_at_a_revision(fake_hub, capsys):
+    from zoo.cli import main
+
+    pipe = zoo.pipeline_for(zoo.create("dcgan-lesions", g_features=8, d_features=8))
+    pipe.push_to_hub("lab/card", model_card_kwargs={"training_data": "first card"})
+    pipe.push_to_hub("lab/card", revision="v2", model_card_kwargs={"training_data": "second card"})
+    assert main(["card", "lab/card", "--revision", "v2"]) == 0
+    out = capsys.readouterr().out
+    assert "second card" in out and "first card" not in out
+    assert main(["card", "lab/card"]) == 0 and "first card" in capsys.readouterr().out

@@ -137,3 +137,29 @@ def test_empty_name_and_bad_dtype():
         zoo.load("")
     with pytest.raises(ValueError, match="unknown dtype 'float17'"):
         zoo.load("dcgan-lesions", dtype="float17")
+
+
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int64, torch.bool])
+def test_integer_or_boolean_weights_are_refused(tmp_path, dtype):
+    model = zoo.create("dcgan-lesions", image_size=16, g_features=8, d_features=8)
+    model.save_pretrained(tmp_path)
+    state = load_file(tmp_path / "generator.safetensors")
+    save_file({k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()},
+              tmp_path / "generator.safetensors")
+    with pytest.raises(zoo.WeightsError, match=f"non-float tensors .*{dtype}"):
+        zoo.load(str(tmp_path))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_one_nan_or_inf_value_is_refused(tmp_path, value):
+    model = zoo.create("dcgan-lesions", image_size=16, g_features=8, d_features=8)
+    model.save_pretrained(tmp_path)
+    state = load_file(tmp_path / "generator.safetensors")
+    name = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)
+    state[name].view(-1)[0] = value
+    save_file(state, tmp_path / "generator.safetensors")
+    with pytest.raises(zoo.WeightsError, match=rf"NaN or infinite values in 1 tensor\(s\), e.g. {name} \(1 of"):
+        zoo.load(str(tmp_path))
+    # float16 weights (as the embedded ones) still load into float32 networks
+    zoo.create("dcgan-lesions", image_size=16, g_features=8, d_features=8).half().save_pretrained(tmp_path / "h")
+    assert zoo.load(str(tmp_path / "h")).model.dtype == torch.float32

@@ -117,17 +117,24 @@ def _cmd_generate(args) -> int:
         # Each image's latent from (seed, class, position in class), as in zoo.synthetic_dataset: classes
         # generated with one seed do not share latents, and more of one class leaves the others alone.
         z = item_latents(pipe.model, label_ids, positions, args.seed, args.truncation)
-        out = pipe._generate(z, torch.tensor(label_ids), args.batch_size, None)
+        labels = torch.tensor(label_ids)
     else:
+        from zoo.models.latents import seeded_generator
+
         names = [f"{stem}-seed{args.seed}-{i:04d}.png" for i in range(n)]
-        out = pipe(num_images=n, seed=args.seed, truncation=args.truncation, batch_size=args.batch_size)
-    for i, pixels in enumerate(tqdm(out.tensors, desc="saving", unit="image", delay=1.0)):
-        image = to_pil(pixels, sixteen_bit=True) if args.sixteen_bit else out.images[i]
-        image.save(args.out / names[i])
+        z, labels = pipe.model.sample_latents(n, seeded_generator(args.seed), args.truncation), None  # as pipe(...)
+    # One batch at a time, written before the next is made: -n 100000 needs the memory of one batch.
+    with tqdm(total=n, desc="generating", unit="image", delay=1.0) as bar:
+        for start in range(0, n, args.batch_size):
+            part = slice(start, start + args.batch_size)
+            out = pipe.from_latents(z[part], None if labels is None else labels[part], args.batch_size, False)
+            for name, pixels, image in zip(names[part], out.tensors, out.images):
+                (to_pil(pixels, sixteen_bit=True) if args.sixteen_bit else image).save(args.out / name)
+            bar.update(len(out))
     if conditional:
         label_csv.add(zip(names, classes))
     where = f" and their classes to {label_csv.path}" if conditional else ""
-    print(f"wrote {len(out.images)} images to {args.out}{where}")
+    print(f"wrote {n} images to {args.out}{where}")
     if not pipe.model.trained:
         print(f"warning: {args.model} holds untrained weights (a random initialisation): these images are noise. "
               "Train it first (zoo train) or load trained weights.", file=sys.stderr)
@@ -276,7 +283,10 @@ def _cmd_card(args) -> int:
     elif Path(source).is_dir():  # a folder's own card, as written
         print((Path(source) / "README.md").read_text(encoding="utf-8"))
     else:
-        print(ModelCard.load(source, revision=revision))
+        # ModelCard.load takes no revision: fetch the card of that revision, then read it.
+        from huggingface_hub import hf_hub_download
+
+        print(ModelCard.load(hf_hub_download(source, "README.md", revision=revision)))
     return 0
 
 

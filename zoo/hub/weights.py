@@ -78,4 +78,24 @@ def load_network(net: torch.nn.Module, path: str | Path, what: str = "") -> None
             f"{label} does not match the network built from config.json; " + "; ".join(parts)
             + ". The weights were saved from a different configuration: fix config.json or re-save the weights."
         )
+    _check_values(state, own, label)
     net.load_state_dict(state, strict=False)  # strictness checked above, tied tensors allowed
+
+
+def _check_values(state: dict[str, torch.Tensor], own: dict[str, torch.Tensor], label: str) -> None:
+    """Right names and shapes are not enough: integer or boolean weights where the network holds
+    floats, and NaN or infinite values, give flat grey or black images without a word. Refuse them.
+    Other float widths (float16 weights into float32 networks, as the embedded weights are) load."""
+    wrong = [f"{k} ({state[k].dtype}, the network holds {own[k].dtype})" for k in sorted(state)
+             if k in own and own[k].is_floating_point() and not state[k].is_floating_point()]
+    if wrong:
+        raise WeightsError(f"{label} holds non-float tensors where the network has float weights: "
+                           + ", ".join(wrong[:5]) + (f" and {len(wrong) - 5} more" if len(wrong) > 5 else "")
+                           + ". The file was not written by save_pretrained; re-save the weights.")
+    bad = [k for k in sorted(state) if state[k].is_floating_point() and not bool(torch.isfinite(state[k]).all())]
+    if bad:
+        first = state[bad[0]]
+        count = int((~torch.isfinite(first)).sum())
+        raise WeightsError(f"{label} holds NaN or infinite values in {len(bad)} tensor(s), e.g. {bad[0]} "
+                           f"({count} of {first.numel()} values): these weights would make blank images. "
+                           "Use an earlier checkpoint, or re-save the weights from a run that did not diverge.")

@@ -18,8 +18,9 @@ class GenerationPipeline(Pipeline):
     """Latents (and labels) in batches -> one N x C x H x W output."""
 
     @torch.no_grad()
-    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None, batch_size: int,
-                  progress: bool | None) -> ImageOutput:
+    def from_latents(self, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 64,
+                     progress: bool | None = None) -> ImageOutput:
+        """The images of latents ``z`` (N x latent_dim; with ``labels``, N class indices), in batches."""
         batch_size = whole_number("batch_size", batch_size)
         parts = []
         for start in self._progress(range(0, len(z), batch_size), "batch", progress):
@@ -38,7 +39,7 @@ class UnconditionalPipeline(GenerationPipeline):
     ) -> ImageOutput:
         """``num_images`` samples; the same ``seed`` gives the same images on any device and batch size."""
         z = self.model.sample_latents(whole_number("num_images", num_images), seeded_generator(seed), truncation)
-        return self._generate(z, None, batch_size, progress)
+        return self.from_latents(z, None, batch_size, progress)
 
     def interpolate(
         self, seed_a: int = 0, seed_b: int = 1, steps: int = 8, truncation: float | None = None, mode: str = "slerp",
@@ -54,7 +55,7 @@ class UnconditionalPipeline(GenerationPipeline):
         b = self.model.sample_latents(1, seeded_generator(seed_b), truncation)
         t = torch.linspace(0, 1, whole_number("steps", steps))[:, None]
         z = slerp(a, b, t) if mode == "slerp" else torch.lerp(a, b, t)  # torch.lerp is exact at t = 0 and 1
-        return self._generate(z, None, batch_size=64, progress=False)
+        return self.from_latents(z, None, batch_size=64, progress=False)
 
 
 class ClassConditionalPipeline(GenerationPipeline):
@@ -90,5 +91,5 @@ class ClassConditionalPipeline(GenerationPipeline):
         """``labels`` are class names or indices, cycled to ``num_images``; None spreads over all classes."""
         n = whole_number("num_images", num_images)
         z = self.model.sample_latents(n, seeded_generator(seed), truncation)
-        return self._generate(z, self.label_ids(labels, n), batch_size, progress)
+        return self.from_latents(z, self.label_ids(labels, n), batch_size, progress)
 
