@@ -163,3 +163,32 @@ def test_one_nan_or_inf_value_is_refused(tmp_path, value):
     # float16 weights (as the embedded ones) still load into float32 networks
     zoo.create("dcgan-lesions", image_size=16, g_features=8, d_features=8).half().save_pretrained(tmp_path / "h")
     assert zoo.load(str(tmp_path / "h")).model.dtype == torch.float32
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("refine", 1_000_000_000, r"refine = 1000000000 is outside 0..100000; set MEDGAN_ZOO_MAX_CONFIG_INT"),
+    ("image_size", [100000, 100000], r"image_size \[100000, 100000\] is outside 1..4096 pixels a side"),
+    ("image_size", [-16, 16], r"image_size \[-16, 16\] is outside 1..4096"),
+    ("g_features", -8, r"g_features = -8 is outside 0..100000"),
+])
+def test_a_config_cannot_ask_for_unbounded_memory(tmp_path, key, value, match):
+    import time
+
+    zoo.create("dcgan-lesions", image_size=16, g_features=8, d_features=8).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, key: value}))
+    started = time.monotonic()
+    with pytest.raises(zoo.ConfigError, match=match):
+        zoo.load(str(tmp_path))
+    with pytest.raises(zoo.ConfigError, match=match):
+        zoo.create("dcgan-lesions", **{key: value})
+    assert time.monotonic() - started < 10
+
+
+def test_the_parameter_limit_counts_without_allocating(monkeypatch):
+    monkeypatch.setenv("MEDGAN_ZOO_MAX_PARAMETERS", "1000")
+    with pytest.raises(zoo.ConfigError, match=r"would hold [\d,]+ parameters, over the limit of 1,000"):
+        zoo.create("dcgan-lesions", image_size=16)
+    monkeypatch.setenv("MEDGAN_ZOO_MAX_IMAGE_SIDE", "8192")
+    monkeypatch.delenv("MEDGAN_ZOO_MAX_PARAMETERS")
+    assert zoo.create("dcgan-lesions", image_size=[16, 5000], g_features=8, d_features=8).image_size == (16, 5000)

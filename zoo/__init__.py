@@ -62,9 +62,13 @@ def create(model_id: str, **overrides: Any) -> GANModel:
     if unknown:
         raise ConfigError(f"{model_id} ({spec.model_class.__name__}) has no argument {sorted(unknown)}; "
                           f"its arguments are {sorted(spec.constructor_defaults())}")
+    from zoo.models.limits import build_checked, check_config
+
+    config = {**spec.defaults, **overrides}
+    check_config(config, f"{model_id} with {overrides}" if overrides else model_id)
     try:
-        model = spec.model_class(**{**spec.defaults, **overrides})
-    except (TypeError, ValueError, IndexError) as exc:
+        model = build_checked(lambda: spec.model_class(**config), model_id)
+    except (TypeError, ValueError, IndexError, RuntimeError) as exc:
         raise ConfigError(f"cannot build {model_id} with {overrides}: {exc}") from None
     model.model_id = model_id
     return model

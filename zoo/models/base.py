@@ -221,9 +221,12 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         config: dict | None = None,
         **model_kwargs,
     ) -> "GANModel":
+        from zoo.models.limits import build_checked, check_config
+
+        check_config(model_kwargs, f"config.json of {model_id}")
         try:
-            model = cls(**model_kwargs)
-        except (TypeError, ValueError, KeyError, IndexError) as exc:
+            model = build_checked(lambda: cls(**model_kwargs), f"config.json of {model_id}")
+        except (TypeError, ValueError, KeyError, IndexError, RuntimeError) as exc:
             raise ConfigError(f"config.json of {model_id} does not build a {cls.__name__}: {type(exc).__name__}: "
                               f"{exc}. Fix the named value, or re-save the model with save_pretrained.") from None
         model.model_id = (config or {}).get("model_id") or cls.family
