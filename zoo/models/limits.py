@@ -16,7 +16,7 @@ Raise a limit for a model you trust by setting its environment variable.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import torch
 
@@ -67,7 +67,10 @@ def check_config(config: dict[str, Any], what: str) -> None:
                                   "to allow larger values from a source you trust")
 
 
-def build_checked(make: Callable[[], torch.nn.Module], what: str) -> torch.nn.Module:
+_Net = TypeVar("_Net", bound=torch.nn.Module)
+
+
+def build_checked(make: Callable[[], _Net], what: str) -> _Net:
     """``make()`` once on the meta device (no memory) to count parameters, then for real."""
     cap = _limit(MAX_PARAMETERS)
     with torch.device("meta"):
