@@ -206,3 +206,16 @@ def test_generate_streams_one_batch_at_a_time(tmp_path, monkeypatch):
     whole = zoo.load("dcgan-lesions")(num_images=10, seed=0).tensors
     first = torch.from_numpy(np.asarray(Image.open(out / "dcgan-lesions-seed0-0009.png"))).permute(2, 0, 1) / 255
     assert torch.allclose(first, whole[9], atol=1 / 255)
+
+
+def test_an_output_folder_named_like_an_id_does_not_shadow_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # the second call finds ./dcgan-lesions (its own output) and still loads the id
+        assert main(["generate", "dcgan-lesions", "-n", "2", "-o", "dcgan-lesions"]) == 0
+    assert len(list((tmp_path / "dcgan-lesions").glob("*.png"))) == 2
+    zoo.create("sngan-lesions", image_size=16, g_features=8, d_features=8).save_pretrained(tmp_path / "sngan-lesions")
+    with pytest.warns(UserWarning, match="both a registered id and a model folder here; loading the folder"):
+        assert zoo.load("sngan-lesions").image_size == (16, 16)
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(zoo.ConfigError, match="no such folder: runs/dcgan .runs exists"):
+        zoo.load("runs/dcgan")  # a missing local folder, never a Hub download

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,13 +41,24 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> tuple[str,
     if not name.strip():
         raise ConfigError("no model given: pass a model id (zoo list), a Hub repo id 'owner/name' or a folder.")
     path = Path(name).expanduser()
+    registry = get_registry()
     if path.is_file():
         if path.suffix in PICKLE_SUFFIXES:
             raise refuse_pickle(path)
         raise ConfigError(f"{path} is a file; pass the folder that holds config.json and the *.safetensors weights.")
     if path.is_dir():
-        return str(path), None, False
-    registry = get_registry()
+        if name not in registry:
+            return str(path), None, False
+        # A folder named like a registered id: an output folder (no config.json) is not a model and
+        # the id wins; a model folder of that name is loaded, with a warning that says so.
+        if (path / "config.json").is_file():
+            warnings.warn(f"{name!r} is both a registered id and a model folder here; loading the folder. Pass "
+                          f"./{name} to say so, or rename the folder to load the registered model.", stacklevel=3)
+            return str(path), None, False
+    if any(sep in name for sep in ("/", "\\")) and Path(name.replace("\\", "/").split("/")[0]).is_dir():
+        # runs/dcgan where runs/ exists: a local path that is missing, not a Hub repo to download
+        raise ConfigError(f"no such folder: {path} ({path.parent} exists; a Hub repo id would not name a "
+                          "local folder). Check the path.")
     if name in registry:
         spec = registry.info(name)
         if spec.has_embedded_weights and revision is None:
