@@ -5,6 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
+import zoo
 from zoo.data import DataError, load_training_data, split_by_group
 
 
@@ -117,3 +118,40 @@ def test_group_column_must_exist_and_cover_every_image(tmp_path):
         load_training_data(tmp_path, "unconditional", (8, 8), 3, group_column="lesionid", progress=False)
     with pytest.raises(DataError, match=r"1 images have no row in .*labels\.csv: b\.png"):
         load_training_data(tmp_path, "unconditional", (8, 8), 3, group_column="lesion_id", progress=False)
+
+
+def _labelled(root, header_prefix: str = "", labels=("df", "mel")):
+    from PIL import Image
+
+    (root / "images").mkdir(parents=True)
+    rows = []
+    for i, label in enumerate(labels):
+        Image.new("RGB", (8, 8), (40 * i, 80, 120)).save(root / "images" / f"{i}.png")
+        rows.append(f"{i}.png,{label}")
+    (root / "labels.csv").write_text(header_prefix + "file,dx\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+def test_a_labels_csv_saved_by_excel_with_a_bom_is_read(tmp_path):
+    data = load_training_data(_labelled(tmp_path, "\ufeff"), "class-conditional", (8, 8), 3, progress=False)
+    assert data.class_names == ("df", "mel")
+
+
+def test_empty_labels_are_named_not_a_class(tmp_path):
+    with pytest.raises(DataError, match=r"1 images have an empty 'dx' .*1.png"):
+        load_training_data(_labelled(tmp_path, labels=("df", " ")), "class-conditional", (8, 8), 3, progress=False)
+
+
+def test_exif_orientation_and_pixel_limit(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from zoo.data.images import read_image
+
+    img = Image.new("RGB", (30, 10), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    img.save(tmp_path / "phone.jpg", exif=exif)
+    assert read_image(tmp_path / "phone.jpg").size == (30, 10)  # (H, W): shown upright, as a viewer does
+    monkeypatch.setenv("MEDGAN_ZOO_MAX_INPUT_PIXELS", "200")
+    with pytest.raises(zoo.ImageInputError, match=r"phone.jpg is 30 x 10 pixels, over the limit of 200"):
+        read_image(tmp_path / "phone.jpg")

@@ -175,7 +175,7 @@ def read_masked(root: str | Path, image_size: tuple[int, int], channels: int, *,
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's "CSV UTF-8" starts with a BOM
         return list(csv.DictReader(f))
 
 
@@ -196,7 +196,11 @@ def _load_images(root, labelled, size, channels, class_names, label_column, grou
             missing = [p.name for p in paths if _row(rows, p) is None]
             if missing:
                 raise DataError(f"{len(missing)} images have no row in {csv_path}: {', '.join(missing[:10])}")
-            labels = [_row(rows, p)[label_column] for p in paths]
+            labels = [(_row(rows, p)[label_column] or "").strip() for p in paths]
+            empty = [p.name for p, label in zip(paths, labels) if not label]
+            if empty:
+                raise DataError(f"{len(empty)} images have an empty {label_column!r} in {csv_path}: "
+                                f"{', '.join(empty[:10])}; fill in their class or remove their rows and files")
         else:  # one sub-folder per class
             labels = [p.parent.name if p.parent != folder else "" for p in paths]
             if "" in labels:

@@ -7,6 +7,7 @@ grayscale X-ray stays 16-bit; an alpha channel is carried through untouched).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -14,7 +15,7 @@ from typing import Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from zoo.data.dicom import from_dicom, is_dicom_dataset, is_dicom_file, read_dicom
 from zoo.errors import ImageInputError
@@ -95,15 +96,27 @@ def _from_array(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray | No
         return arr[..., :-1], arr[..., -1:], sixteen
     return arr, None, sixteen
 
+MAX_PIXELS = ("MEDGAN_ZOO_MAX_INPUT_PIXELS", 50_000_000)
+"""Images larger than this (pixels) are refused before decoding: a 420 KB PNG can hold 12000 x 12000
+pixels, 8.5 GB once in floats. Raise it with the environment variable for images you trust."""
+
+
 def _from_file(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None, bool]:
+    cap = int(os.environ.get(MAX_PIXELS[0], MAX_PIXELS[1]))
     try:
         with Image.open(path) as img:
+            if img.width * img.height > cap:
+                raise ImageInputError(f"{what}: {path} is {img.width} x {img.height} pixels, over the limit of "
+                                      f"{cap:,}; resize it first, or set {MAX_PIXELS[0]} for images you trust.")
             img.load()
-            return _from_pil(img)
+            # The orientation a camera or phone records (EXIF), as every viewer shows the photo.
+            return _from_pil(ImageOps.exif_transpose(img))
     except UnidentifiedImageError:
         raise ImageInputError(
             f"{what}: {path} is not an image file Pillow can read (PNG, JPEG, TIFF, BMP ...) nor DICOM."
         ) from None
+    except Image.DecompressionBombError as exc:
+        raise ImageInputError(f"{what}: {path}: {exc}") from None
 
 
 def read_image(image: ImageLike, what: str = "image") -> InputImage:
