@@ -153,12 +153,15 @@ def test_push_folder_sends_only_model_files_and_save_pretrained_can_push(fake_hu
     small_dcgan(0).save_pretrained(folder)
     (folder / "optimizer.pt").write_bytes(b"\x80pickle")
     (folder / "events.out.tfevents").write_text("log")
+    (folder / "checkpoints" / "step-0000002").mkdir(parents=True)  # training state: never uploaded
+    (folder / "checkpoints" / "step-0000002" / "model.safetensors").write_bytes(b"x")
     from zoo.cli import main
 
     assert main(["push", str(folder), "--repo", "lab/run"]) == 0
     files = set(HfApi().list_repo_files("lab/run"))
     assert {"config.json", "generator.safetensors", "discriminator.safetensors", "README.md"} <= files
     assert "optimizer.pt" not in files and "events.out.tfevents" not in files
+    assert not any(name.startswith("checkpoints/") for name in files)
 
     small_dcgan(1).save_pretrained(tmp_path / "direct", push_to_hub=True, repo_id="lab/direct")
     assert torch.equal(samples(zoo.load("lab/direct")), samples(small_dcgan(1)))

@@ -51,7 +51,9 @@ def test_the_run_folder_reruns_the_run_with_the_launchers_precision(lesion_folde
     assert command.endswith("--mixed-precision bf16") and json.loads((first / "run.json").read_text())[
         "mixed_precision"] == "bf16"
     card = (first / "model" / "README.md").read_text()
-    assert command in card and f'zoo.load("{first / "model"}")' in card  # how to use: this run, not the registry's
+    # the card shows the command with the data folder's name (not its absolute path), and loads this run
+    assert command.replace(str(lesion_folder), f"<data>/{lesion_folder.name}") in card
+    assert 'zoo.load("<run>/model")' in card  # the run folder lies outside the working folder here
     # Rerun exactly what command.txt says, without the launcher's environment: the same weights.
     monkeypatch.delenv("ACCELERATE_MIXED_PRECISION")
     from accelerate.state import AcceleratorState

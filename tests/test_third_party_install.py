@@ -115,7 +115,7 @@ def test_pip_installed_task_plugin_trains_saves_loads_and_serves(tmp_path):
         assert (model_dir / "generator.safetensors").is_file() and (tmp_path / "run" / "samples").is_dir()
         card = (model_dir / "README.md").read_text()
         assert "pipeline_tag: image-to-image" in card and "mask-to-image" in card
-        assert f"zoo translate {model_dir} mask.png -o out/" in card  # the task's usage, for this run's folder
+        assert "zoo translate run/model mask.png -o out/" in card  # the task's usage, for this run's folder
 
         fresh_mask, _ = mask_and_image(1000, size=24)  # another size: the pipeline returns the mask's
         fresh_mask.save(tmp_path / "fresh.png")

@@ -142,6 +142,8 @@ def test_run_exports_a_bundle_with_card_samples_and_logs(lesion_folder, tmp_path
     assert pipe(num_images=2).images[0].size == (16, 16) and pipe.model.trained
     card = (tmp_path / "model" / "README.md").read_text()
     assert "zoo train --model dcgan-lesions" in card and "64 samples" in card and "**Untrained.**" not in card
+    # the data folder lies outside the working folder: the card shows its name, not the absolute path
+    assert str(lesion_folder) not in card and f"<data>/{lesion_folder.name}" in card
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["step-0000006.png", "step-0000012.png"]
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-0000008", "step-0000012"]
     assert list(tmp_path.rglob("events.out.tfevents.*"))

@@ -186,7 +186,7 @@ def upload_model_folder(
             api.create_branch(repo_id, branch=revision, exist_ok=True)
         commit = api.upload_folder(
             repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
-            allow_patterns=MODEL_FILES, delete_patterns=STALE_WEIGHTS,
+            allow_patterns=model_files(folder), delete_patterns=STALE_WEIGHTS,
         )
     except HfHubHTTPError as exc:
         raise ZooError(f"push to Hub repo {repo_id!r} failed: {_first_line(exc)}") from None
@@ -195,6 +195,15 @@ def upload_model_folder(
             raise
         raise ZooError(f"push to Hub repo {repo_id!r} failed: the Hub stopped answering ({exc}); push again.") from None
     return str(commit)
+
+
+def model_files(folder: str | Path) -> list[str]:
+    """The files of ``folder`` a push sends: those matching :data:`MODEL_FILES` at its top level only.
+    (A pattern like ``*.safetensors`` would also match ``checkpoints/step-N/model.safetensors``.)"""
+    import fnmatch
+
+    return sorted(p.name for p in Path(folder).iterdir()
+                  if p.is_file() and any(fnmatch.fnmatch(p.name, pattern) for pattern in MODEL_FILES))
 
 
 def _transport_error(exc: Exception) -> bool:

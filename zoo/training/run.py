@@ -58,6 +58,15 @@ def split_record(args: argparse.Namespace, held) -> dict:
             "heldout_images": len(held), "heldout_sha256": hashlib.sha256(names.encode()).hexdigest()}
 
 
+def shown_path(path: Path, outside: str = "<data>") -> str:
+    """``path`` as a card shows it: relative to the working folder when inside it, else its last
+    folder behind ``outside`` (an absolute path names a home folder, a user, a hospital share)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return f"{outside}/{Path(path).resolve().name}"
+
+
 def run(args: argparse.Namespace, command: str) -> Path:
     """Train as ``args`` say; returns the exported model folder."""
     from accelerate import Accelerator
@@ -204,13 +213,15 @@ def run(args: argparse.Namespace, command: str) -> Path:
     if accelerator.is_main_process:
         export = trainer.export_model()
         export.training_split = split_record(args, held)
+        shown = shown_path(args.data)  # the card is for others: no home folders or user names in it
         facts = {
-            "training_data": (f"`{args.data}`: {data.describe()}. Trained {trainer.state.step} steps with "
-                              f"`{command}`. State the data's source and licence here before sharing."),
+            "training_data": (f"`{shown}`: {data.describe()}. Trained {trainer.state.step} steps with "
+                              f"`{command.replace(str(args.data), shown)}`. State the data's source and licence "
+                              "here before sharing."),
             "intended_use": spec.intended_use or "Research.",
             "limitations": spec.limitations or "Not stated.",
             "license": "other",  # the training data's terms apply; the uploader must state them
-            "load_name": str(bundle),  # the card's "How to use" loads this run's model, not the registry's
+            "load_name": shown_path(bundle, "<run>"),  # "How to use" loads this run's model, not the registry's
         }
         export.save_pretrained(bundle, model_card_kwargs=facts)
         accelerator.print(f"model: {bundle} (zoo.load({str(bundle)!r}))")
