@@ -90,10 +90,14 @@ def test_duplicate_ids_name_both_plugins(tmp_path, monkeypatch):
     make_distribution(tmp_path, "zoo_dup", {"zoo_dup": GOOD.format(id="dcgan-lesions", modality="x")},
                       {"dupe": "zoo_dup"})
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(zoo.DuplicateModelError) as err:
-        Registry.from_entry_points()
-    assert "'dcgan'" in str(err.value) and "'dupe'" in str(err.value) and BLOCK_ENV in str(err.value)
-    # ... and the environment variable is the way out
+    with pytest.warns(zoo.PluginWarning) as caught:
+        registry = Registry.from_entry_points()
+    message = " ".join(str(w.message) for w in caught)
+    assert "'dcgan'" in message and "'dupe'" in message and f"{BLOCK_ENV}=dupe" in message
+    # the built-in keeps its id (built-ins load first), and the rest of the zoo works
+    assert registry.info("dcgan-lesions").plugin == "dcgan" and "dupe" in registry.skipped
+    assert "sngan-lesions" in registry
+    # ... and the environment variable silences it
     monkeypatch.setenv(BLOCK_ENV, "dupe")
     assert Registry.from_entry_points().info("dcgan-lesions").plugin == "dcgan"
 
@@ -160,8 +164,9 @@ def test_a_plugin_registering_an_id_twice_is_named(tmp_path, monkeypatch):
     """
     make_distribution(tmp_path, "zoo_twice", {"zoo_twice": source}, {"twice": "zoo_twice"})
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(zoo.DuplicateModelError, match="plugin 'twice' registers model id 'dup-in-plugin' twice"):
-        Registry.from_entry_points()
+    with pytest.warns(zoo.PluginWarning, match="plugin 'twice': it registers model id 'dup-in-plugin' twice"):
+        registry = Registry.from_entry_points()
+    assert "first-ok" not in registry and "dcgan-lesions" in registry  # all of the plugin, or none of it
 
 
 def test_family_without_image_size_is_skipped_not_fatal(tmp_path, monkeypatch):
@@ -227,7 +232,7 @@ def test_a_third_party_task_is_registered_and_its_models_served(tmp_path, monkey
         from medgan_zoo_plugins.dcgan.model import DCGAN
 
         class Sketch(DCGAN):
-            task = "sketch"
+            family, task = "sketch", "sketch"
 
         @hookimpl
         def zoo_register_tasks(registry):
@@ -319,3 +324,42 @@ def test_card_facts_images_are_shown_in_the_card(tmp_path, monkeypatch):
     path.write_text(yaml.safe_dump(facts))
     with pytest.raises(zoo.ConfigError, match=r"images\[0\]: missing \['caption'\]"):
         read_card_facts(path)
+
+
+def test_a_plugin_cannot_take_over_a_family_nor_register_a_non_model(tmp_path, monkeypatch):
+    sources = {
+        "zoo_hijack": """
+            from zoo.plugin import ModelSpec, UnconditionalGAN, hookimpl
+            from medgan_zoo_plugins.dcgan.model import DCGAN
+
+            class Impostor(DCGAN):
+                pass  # family = "dcgan", inherited: it would load every DCGAN folder
+
+            @hookimpl
+            def zoo_register_models(registry):
+                registry.register(ModelSpec(id="impostor", model_class=Impostor, modality="x"))
+        """,
+        "zoo_notamodel": """
+            from zoo.plugin import ModelSpec, hookimpl
+
+            class NotAModel:
+                family, task = "nothing", "unconditional"
+                def __init__(self, image_size=8, channels=1): ...
+
+            @hookimpl
+            def zoo_register_models(registry):
+                registry.register(ModelSpec(id="not-a-model", model_class=NotAModel, modality="x"))
+        """,
+        "zoo_exits": "import sys\nsys.exit(3)\n",
+    }
+    make_distribution(tmp_path, "zoo_bad", sources,
+                      {"hijack": "zoo_hijack", "notamodel": "zoo_notamodel", "exits": "zoo_exits"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.warns(zoo.PluginWarning) as caught:
+        registry = Registry.from_entry_points()
+    message = " ".join(str(w.message) for w in caught)
+    assert "plugin 'hijack'" in message and "calls itself family 'dcgan'" in message
+    assert "plugin 'notamodel'" in message and "must be a subclass of zoo.plugin.GANModel" in message
+    assert "plugin 'exits'" in message and "called sys.exit(3)" in message
+    assert set(registry.skipped) == {"hijack", "notamodel", "exits"}
+    assert registry.family_class("dcgan").__name__ == "DCGAN" and "dcgan-lesions" in registry

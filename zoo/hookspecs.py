@@ -59,10 +59,11 @@ def zoo_register_models(registry: ModelRegistrar) -> None:
     """Register this plugin's model entries.
 
     Call ``registry.register(ModelSpec(...))`` once per model id. The registry records which
-    plugin registered each id; two plugins registering one id is a
-    :class:`zoo.errors.DuplicateModelError` naming both. Entries registered by a hook that then
-    raises are discarded together, so a half-registered plugin never leaks into the zoo. The
-    model's task (its class's ``task``) must be registered by some plugin.
+    plugin registered each id. A plugin that registers an id (or a family name) another plugin
+    has, or one id twice, is skipped with a warning naming both; the zoo's own plugins load first,
+    so a third-party plugin cannot take over a built-in id or family. Entries registered by a hook
+    that then raises are discarded together, so a half-registered plugin never leaks into the zoo.
+    The model's task (its class's ``task``) must be registered by some plugin.
 
     :param registry: a :class:`zoo.registry.ModelRegistrar` bound to the calling plugin.
     """

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Mapping, Typ
 import pluggy
 
 from zoo import hookspecs
-from zoo.errors import DuplicateModelError, PluginWarning, UnknownModelError
+from zoo.errors import PluginWarning, UnknownModelError
 
 if TYPE_CHECKING:
     from zoo.models.base import GANModel
@@ -146,6 +146,11 @@ class ModelSpec:
         return cls.from_card_facts(Path(folder) / "cards" / f"{model_id}.yaml", model_class, **fields)
 
     def __post_init__(self) -> None:
+        from zoo.models.base import GANModel
+
+        if not (isinstance(self.model_class, type) and issubclass(self.model_class, GANModel)):
+            raise TypeError(f"{self.id}: model_class must be a subclass of zoo.plugin.GANModel, got "
+                            f"{self.model_class!r}")
         if not isinstance(self.task, str) or not self.task:
             raise TypeError(f"{self.id}: {self.model_class.__name__}.task must name a registered task")
         ctor = self.constructor_defaults()
@@ -252,7 +257,10 @@ class Registry:
         for name in blocked:
             registry.plugin_manager.set_blocked(name)
         seen: dict[str, str] = {}
-        for ep in importlib.metadata.entry_points(group=group):
+        # The zoo's own plugins first: a third-party plugin cannot take over a built-in id or family.
+        points = sorted(importlib.metadata.entry_points(group=group),
+                        key=lambda ep: not ep.value.startswith("medgan_zoo_plugins."))
+        for ep in points:
             if ep.name in seen:
                 if seen[ep.name] != ep.value:  # not merely one distribution found twice on sys.path
                     registry._skip(ep.name, f"its name is taken by {seen[ep.name]!r}, so {ep.value!r} was not "
@@ -263,8 +271,10 @@ class Registry:
                 continue
             try:
                 plugin = ep.load()
-            except Exception as exc:  # a broken third-party package must not take the zoo down
-                registry._skip(ep.name, f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}")
+            except (Exception, SystemExit) as exc:  # a broken third-party package must not take the zoo down
+                what = (f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit)
+                        else f"{type(exc).__name__}: {exc}")
+                registry._skip(ep.name, f"failed to import {ep.value!r}: {what}")
                 continue
             registry.add_plugin(plugin, ep.name, _collect=False)
         registry._collect()
@@ -326,7 +336,7 @@ class Registry:
                 staged = registrar(impl.plugin_name)
                 try:
                     impl.function(*[{"registry": staged}[arg] for arg in impl.argnames])
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:
                     self.remove_plugin(impl.plugin_name)
                     self._skip(impl.plugin_name, f"{hook} raised {type(exc).__name__}: {exc}")
                     continue
@@ -353,13 +363,18 @@ class Registry:
                                  f"(tasks: {sorted(self._tasks)})")
         for model_id in ids:
             if ids.count(model_id) > 1:
-                raise DuplicateModelError(f"plugin {plugin!r} registers model id {model_id!r} twice.")
+                raise _Unusable(f"it registers model id {model_id!r} twice")
             if model_id in self._specs:
                 other = self._specs[model_id].plugin
-                raise DuplicateModelError(
-                    f"model id {model_id!r} is registered by both plugin {other!r} and plugin {plugin!r}. "
-                    f"Uninstall one of them, or block one with {BLOCK_ENV}={plugin}."
-                )
+                raise _Unusable(f"model id {model_id!r} is registered by plugin {other!r} already, so plugin "
+                                f"{plugin!r} was skipped. Uninstall one of them, or block one "
+                                f"({BLOCK_ENV}={plugin} silences this).")
+        for spec in specs:  # one family name, one class: a folder of that family must load with its own code
+            owner = next((s for s in self._specs.values() if s.family == spec.family), None)
+            if owner is not None and owner.model_class is not spec.model_class:
+                raise _Unusable(f"its class {spec.model_class.__qualname__} calls itself family {spec.family!r}, the "
+                                f"family of plugin {owner.plugin!r}'s {owner.model_class.__qualname__}; a family name "
+                                "must be unique: rename it")
         self._specs.update((spec.id, spec) for spec in specs)
 
     # -- tasks -------------------------------------------------------------------------------
