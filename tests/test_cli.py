@@ -28,7 +28,7 @@ def test_list_and_filters(capsys):
 def test_info_json(capsys):
     assert main(["info", "dcgan-lesions", "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
-    assert facts["family"] == "dcgan" and facts["image_size"] == [64, 64] and facts["trained"] is False
+    assert facts["family"] == "dcgan" and facts["image_size"] == [64, 64] and facts["trained"] is True
     assert facts["config"]["latent_dim"] == 100
 
 

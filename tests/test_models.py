@@ -97,13 +97,21 @@ def test_overrides_change_the_architecture_and_survive_a_round_trip(tmp_path):
     assert pipe.model.config["d_scales"] == 2 and len(pipe.model.discriminator.scales) == 2
 
 
-def test_embedded_default_is_labelled_untrained():
-    spec = zoo.info("dcgan-lesions")
-    assert spec.has_embedded_weights and not spec.trained
-    pipe = zoo.load("dcgan-lesions")
-    assert pipe.model.model_id == "dcgan-lesions"
+@pytest.mark.parametrize("model_id", [m for m in zoo.list_models() if zoo.info(m).has_embedded_weights])
+def test_embedded_weights_say_whether_they_are_trained(model_id):
+    spec = zoo.info(model_id)
+    pipe = zoo.load(model_id)
+    assert pipe.model.model_id == model_id and pipe.model.trained == spec.trained
     card = (spec.weights / "README.md").read_text()
-    assert "**Untrained.**" in card
+    assert ("**Untrained.**" in card) == (not spec.trained)
+    for image in spec.images:  # the pictures the card shows are shipped beside it
+        assert (spec.weights / image["file"]).is_file() and f"]({image['file']})" in card
+
+
+def test_trained_generators_state_fid_beside_the_real_data_floor():
+    for model_id in ("dcgan-lesions",):
+        names = {m.name for m in zoo.info(model_id).metrics}
+        assert {"FID", "FID real-data floor", "KID", "precision", "recall"} <= names, model_id
 
 
 def test_load_to_dtype():
@@ -130,7 +138,7 @@ def test_embedded_weights_load_and_their_card_is_current(model_id):
 def test_cards_follow_the_weights_not_just_the_id(tmp_path):
     # registry's own weights: the entry's facts
     card = str(zoo.load("dcgan-lesions").model.generate_model_card())
-    assert zoo.info("dcgan-lesions").training_data in card and "**Untrained.**" in card
+    assert zoo.info("dcgan-lesions").training_data in card and "**Untrained.**" not in card
     # freshly created: untrained, and says so
     created = zoo.create("dcgan-lesions", image_size=(16, 16))
     card = str(created.generate_model_card())

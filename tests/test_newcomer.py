@@ -106,8 +106,11 @@ def test_translate_runs_the_models_main_use_and_says_so(tmp_path, capsys):
 
 
 def test_cli_messages_defaults_and_columns(tmp_path, capsys):
-    assert zoo_main(["generate", "dcgan-lesions", "-n", "1", "-o", str(tmp_path / "u")]) == 0
+    zoo.create("dcgan-lesions", image_size=16, g_features=8, d_features=8).save_pretrained(tmp_path / "fresh")
+    assert zoo_main(["generate", str(tmp_path / "fresh"), "-n", "1", "-o", str(tmp_path / "u")]) == 0
     assert "holds untrained weights" in capsys.readouterr().err
+    assert zoo_main(["generate", "dcgan-lesions", "-n", "1", "-o", str(tmp_path / "t")]) == 0
+    assert "untrained" not in capsys.readouterr().err
     assert zoo_main(["generate", "cyclegan-pws", "-n", "1", "-o", str(tmp_path / "g")]) == 2
     assert "cyclegan-pws is an unpaired-translation model" in capsys.readouterr().err
     assert zoo_main(["list"]) == 0
