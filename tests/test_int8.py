@@ -84,6 +84,7 @@ def test_int8_takes_any_cpu_input_form_without_recompiling(quantized):
         assert int8(x.bfloat16()).shape == expected.shape
 
 
+@pytest.mark.slow
 def test_int8_refuses_what_it_cannot_run(quantized):
     generator, int8, _, _ = quantized
     with pytest.raises(ValueError, match=r"calibrated for inputs of shape N x 3 x 32 x 32; got \(1, 3, 64, 64\)"):
