@@ -95,12 +95,14 @@ def test_evaluate_uses_the_recorded_split_and_refuses_another(lesion_folder, tmp
         evaluate(str(moved), lesion_folder, holdout=0.5, num_samples=8, truncations=(), progress=False)
 
 
-def test_translate_runs_the_models_main_use_and_says_so(tmp_path, capsys):
+def test_translate_runs_the_models_main_use_and_says_so(tmp_path):
+    """As a user runs it: the zoo command in a subprocess."""
     face = tmp_path / "face.png"
     Image.fromarray(np.full((40, 40, 3), 180, np.uint8)).save(face)
-    assert zoo_main(["translate", "cyclegan-pws", str(face), "-o", str(tmp_path / "out")]) == 0
-    err = capsys.readouterr().err
-    assert "direction: remove (the model's default; --direction add for the other way)" in err
+    done = subprocess.run([sys.executable, "-m", "zoo.cli", "translate", "cyclegan-pws", str(face), "-o",
+                           str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "direction: remove (the model's default; --direction add for the other way)" in done.stderr
     assert (tmp_path / "out" / "face-remove.png").is_file()
     assert zoo.load("cyclegan-pws").default_direction == "remove"
 
