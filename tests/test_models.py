@@ -109,7 +109,7 @@ def test_embedded_weights_say_whether_they_are_trained(model_id):
 
 
 def test_trained_generators_state_fid_beside_the_real_data_floor():
-    for model_id in ("dcgan-lesions", "sngan-lesions", "wgan-gp-dental"):
+    for model_id in zoo.list_models(task="unconditional") + zoo.list_models(task="class-conditional"):
         names = {m.name for m in zoo.info(model_id).metrics}
         assert {"FID", "FID real-data floor", "KID", "precision", "recall"} <= names, model_id
 
