@@ -1,13 +1,7 @@
-"""Train any zoo model on a folder of images.
+"""The training entry point: ``accelerate launch zoo/train.py --model ID --data DIR --out RUN``.
 
-    accelerate launch zoo/train.py --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan
-    zoo train --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan   # the same, one process
-
-The same command runs on a laptop CPU, one or several GPUs or a TPU: accelerate decides (configure
-it once with `accelerate config`, or pass `accelerate launch --multi_gpu --num_processes 2 ...`).
-A run folder holds checkpoints/ (resume with --resume latest), samples/ (a PNG grid every
---sample-every steps), TensorBoard logs, and model/: the trained model in save_pretrained format,
-which `zoo.load("RUN_DIR/model")` opens.
+The same program as ``zoo train``; its options and what a run folder holds are in
+:mod:`zoo.cli.train` (``zoo train --help``).
 """
 
 import sys
