@@ -11,6 +11,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="medgan-zoo-test-hf-")  # never the user's cache
 os.environ.pop("HF_HUB_CACHE", None)
+os.environ["MEDGAN_ZOO_CACHE"] = tempfile.mkdtemp(prefix="medgan-zoo-test-cache-")  # int8 packages
 os.environ.pop("MEDGAN_ZOO_BLOCK_PLUGINS", None)
 
 sys.path.insert(0, str(Path(__file__).parent))  # toy_plugin, hub_server

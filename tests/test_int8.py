@@ -13,7 +13,7 @@ from torch._dynamo.utils import counters
 import zoo
 from zoo.cli import main
 from zoo.models.i2i import ResnetGenerator
-from zoo.pipelines.int8 import output_layer, quantize_int8
+from zoo.pipelines.int8 import cached_int8, output_layer, quantize_int8
 
 pytest.importorskip("torchao")
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest)
@@ -126,20 +126,60 @@ def test_pipeline_runs_one_direction_in_int8_and_keeps_sizes():
 
 
 @pytest.mark.slow
-def test_cli_translates_in_int8_calibrating_on_its_inputs(tmp_path, capsys):
+def test_cli_translates_in_int8_calibrating_once_then_reusing_the_cache(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MEDGAN_ZOO_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(0)
     zoo.create("pix2pix-pws", image_size=32, g_features=8, d_features=8).save_pretrained(tmp_path / "m")
     rng = np.random.default_rng(1)
     for i in range(3):
         Image.fromarray(rng.integers(0, 256, (36, 48, 3), dtype=np.uint8)).save(tmp_path / f"face{i}.png")
     inputs = [str(tmp_path / f"face{i}.png") for i in range(3)]
-    assert main(["translate", str(tmp_path / "m"), *inputs, "-o", str(tmp_path / "f32")]) == 0
-    assert main(["translate", str(tmp_path / "m"), *inputs, "-o", str(tmp_path / "i8"), "--dtype", "int8"]) == 0
+
+    def translate(out, *extra):
+        assert main(["translate", str(tmp_path / "m"), *inputs, "-o", str(tmp_path / out), *extra]) == 0
+        return [np.asarray(Image.open(tmp_path / out / f"face{i}-AtoB.png"), dtype=float) for i in range(3)]
+
+    f32 = translate("f32")
+    first = translate("i8", "--dtype", "int8")
     assert "int8: calibrating on 3 of the inputs" in capsys.readouterr().out
-    for i in range(3):
-        f32 = np.asarray(Image.open(tmp_path / "f32" / f"face{i}-AtoB.png"), dtype=float)
-        i8 = np.asarray(Image.open(tmp_path / "i8" / f"face{i}-AtoB.png"), dtype=float)
-        assert i8.shape == (36, 48, 3) and 0 < np.abs(i8 - f32).mean() < 3  # grey levels
+    for a, b in zip(first, f32):
+        assert a.shape == (36, 48, 3) and 0 < np.abs(a - b).mean() < 3  # grey levels
+    packages = list((tmp_path / "cache" / "int8").glob("*/*/generator.pt2"))
+    assert len(packages) == 1
+    # The second call loads that package: no calibration, no compilation, the same pixels.
+    counters.clear()
+    second = translate("again", "--dtype", "int8")
+    assert "int8: the copy cached in" in capsys.readouterr().out
+    assert counters["inductor"]["qconv_weight_prepack_matcher_count"] == 0
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    # --recalibrate quantizes on these inputs, found in the cache too (they are the same images).
+    translate("re", "--dtype", "int8", "--recalibrate")
+    assert "int8: calibrating on 3 of the inputs" in capsys.readouterr().out
+    assert list((tmp_path / "cache" / "int8").glob("*/*/generator.pt2")) == packages
+    # New weights are a new key: the old package is not used for them.
+    zoo.create("pix2pix-pws", image_size=32, g_features=8, d_features=8).save_pretrained(tmp_path / "m")
+    translate("new", "--dtype", "int8")
+    assert "int8: calibrating" in capsys.readouterr().out
+    assert len(list((tmp_path / "cache" / "int8").glob("*/*/generator.pt2"))) == 2
+
+
+@pytest.mark.slow
+def test_a_damaged_int8_package_is_set_aside_and_made_again(tmp_path):
+    torch.manual_seed(0)
+    generator = ResnetGenerator(3, 3, features=8, blocks=1).eval()
+    made = quantize_int8(generator, _images(2), cache_dir=tmp_path)
+    expected = made(_images(1, seed=5))
+    assert made.package is not None and made.package.parent.parent == tmp_path
+    again = quantize_int8(generator, _images(2), cache_dir=tmp_path)  # the same images: loaded, not compiled
+    assert again.package == made.package and torch.equal(again(_images(1, seed=5)), expected)
+    assert cached_int8(generator, (3, 32, 32), cache_dir=tmp_path).package == made.package
+    assert cached_int8(generator, (3, 16, 16), cache_dir=tmp_path) is None  # another size: another key
+    (made.package / "generator.pt2").write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="ignoring the damaged int8 package"):
+        assert cached_int8(generator, (3, 32, 32), cache_dir=tmp_path) is None
+    assert not made.package.exists()
+    remade = quantize_int8(generator, _images(2), cache_dir=tmp_path)
+    assert torch.equal(remade(_images(1, seed=5)), expected)
 
 
 def test_cli_int8_is_for_translation_models(tmp_path, capsys):

@@ -257,10 +257,7 @@ def _cmd_translate(args) -> int:
     if int8:
         if not directed:
             raise ValueError(f"--dtype int8 is for translation models; {_a(pipe.task)} model takes bfloat16")
-        calibration = args.images[:INT8_CALIBRATION_IMAGES]
-        print(f"int8: calibrating on {len(calibration)} of the inputs and compiling (once, 20-30 s)"
-              + ("; for a few images bfloat16 is quicker overall" if len(args.images) < 4 else ""))
-        pipe.quantize_int8(calibration, direction=how)
+        _int8(pipe, args, how)
     for path in args.images:
         if editing:
             out = pipe(path, args.mask, mode=how, grow_mask=args.grow_mask)
@@ -270,6 +267,25 @@ def _cmd_translate(args) -> int:
         out.images[0].save(target)
         print(f"wrote {target}")
     return 0
+
+
+def _int8(pipe, args, how: str) -> None:
+    """Take the int8 copy of these weights from the cache, or calibrate one on the first inputs and keep it."""
+    if not args.recalibrate:
+        try:
+            pipe.quantize_int8(None, direction=how)
+        except LookupError:
+            pass
+        else:
+            package = pipe.int8[pipe.directions[how]].package
+            meta = json.loads((package / "int8.json").read_text())
+            print(f"int8: the copy cached in {package}, calibrated on {meta['calibration_images']} images "
+                  "(--recalibrate to calibrate on these inputs)")
+            return
+    calibration = args.images[:INT8_CALIBRATION_IMAGES]
+    print(f"int8: calibrating on {len(calibration)} of the inputs and compiling (once for these weights, 20-40 s; "
+          "kept in the cache for later calls)")
+    pipe.quantize_int8(calibration, direction=how)
 
 
 def _cmd_card(args) -> int:
@@ -376,7 +392,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ... (default: cpu)")
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16", "int8"],
                    help="compute precision; on a CPU bfloat16 about halves the time, int8 (translation models, "
-                        f"calibrated on the first {INT8_CALIBRATION_IMAGES} inputs) takes a third (bench/i2i_speed.py)")
+                        f"calibrated once on the first {INT8_CALIBRATION_IMAGES} inputs, then cached) takes a third "
+                        "(bench/i2i_speed.py)")
+    p.add_argument("--recalibrate", action="store_true",
+                   help="with --dtype int8: calibrate on this call's inputs instead of reusing the cached int8 copy "
+                        "(default: reuse it)")
     p.set_defaults(func=_cmd_translate)
 
     p = verb("card", "Print the model card (README.md) of a model.")

@@ -4,7 +4,7 @@ The generator is captured with ``torch.export``, run on a few calibration images
 each activation's range, converted to int8 (weights per output channel, activations per tensor:
 torchao's PT2E flow with its x86 Inductor quantizer) and compiled by Inductor, with weights frozen,
 into oneDNN int8 convolutions. x86 CPUs with AVX-512 VNNI or AMX run these faster than bfloat16:
-ResNet-9 at 256 x 256 takes 185-209 ms on this project's 2-core CPU, against 290-330 ms in bfloat16
+ResNet-9 at 256 x 256 takes 185-209 ms on a 2-core Intel Xeon CPU, against 290-330 ms in bfloat16
 and 584 ms in float32 (``bench/i2i_speed.py``).
 
 The output layer stays float32 by default: of all layers it alone carried most of the int8 error
@@ -12,20 +12,34 @@ The output layer stays float32 by default: of all layers it alone carried most o
 ``bench/int8_quality.py``). Norms, activations and padding run in float32 between int8
 convolutions, and so do transposed convolutions (the quantizer has no int8 form for them). Needs
 the ``int8`` extra: ``pip install "medgan-zoo[int8]"``.
+
+Quantizing takes 20-40 s, so with ``cache_dir`` the result is kept: compiled ahead of time by
+AOTInductor into one package per generator, keyed by a hash of its weights, the input shape, the
+layers kept in float32, the calibration images, the torch version and the CPU's instruction set. A
+later process loads the package in milliseconds (:func:`cached_int8`). The package holds compiled
+native code: it is made on this machine and only read from this machine's cache, never downloaded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
+import hashlib
+import json
 import logging
+import os
 import platform
+import shutil
+import tempfile
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 from torch import nn
 
-__all__ = ["output_layer", "Int8Generator", "quantize_int8"]
+__all__ = ["output_layer", "Int8Generator", "quantize_int8", "cached_int8", "default_cache_dir"]
 
 _CONVOLUTIONS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
 
@@ -66,15 +80,17 @@ def _calibration_batches(calibration: torch.Tensor | Sequence[torch.Tensor]) -> 
 class Int8Generator:
     """A quantized, compiled generator. Call it like the float one, on inputs of the calibrated shape."""
 
-    def __init__(self, compiled, input_shape: tuple[int, ...], kept_float: list[str]):
+    def __init__(self, compiled, input_shape: tuple[int, ...], kept_float: list[str], package: Path | None = None):
         self._compiled = compiled
         # C x H x W: the export and the compiled kernels are specialised to it and to a batch of one;
         # larger batches run image by image (on a CPU, batching gains nothing here).
         self.input_shape = input_shape
         self.kept_float = kept_float
+        self.package = package  # the cached AOTInductor package it was loaded from, if any
 
     def __repr__(self) -> str:
-        return f"Int8Generator(input_shape={self.input_shape}, kept_float={self.kept_float})"
+        where = f", package={str(self.package)!r}" if self.package else ""
+        return f"Int8Generator(input_shape={self.input_shape}, kept_float={self.kept_float}{where})"
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         if x.device.type != "cpu":
@@ -87,7 +103,8 @@ class Int8Generator:
         # in inference mode); anything else would recompile, 20 s. So bring every input to that form.
         with torch.inference_mode(False):
             images = x.float().contiguous().clone().split(1)
-        with _frozen():  # a recompile, if one happens anyway, must be frozen too
+        # A recompile of the in-process graph, if one happens anyway, must be frozen too.
+        with _frozen() if self.package is None else torch.inference_mode():
             return torch.cat([self._compiled(image) for image in images])
 
 
@@ -133,20 +150,113 @@ def _convert(generator: nn.Module, example: torch.Tensor, batches: list[torch.Te
         return convert_pt2e(prepared)
 
 
+def default_cache_dir() -> Path:
+    """Where int8 packages are kept: ``$MEDGAN_ZOO_CACHE/int8``, else ``$XDG_CACHE_HOME/medgan-zoo/int8``,
+    else ``~/.cache/medgan-zoo/int8``."""
+    root = os.environ.get("MEDGAN_ZOO_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "medgan-zoo"
+    return Path(root).expanduser() / "int8"
+
+
+def _digest(tensors: Sequence[tuple[str, torch.Tensor]]) -> str:
+    sha = hashlib.sha256()
+    for name, tensor in tensors:
+        t = tensor.detach().cpu().contiguous()
+        sha.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        sha.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return sha.hexdigest()
+
+
+def _generator_key(generator: nn.Module, input_shape: tuple[int, ...], kept: list[str]) -> str:
+    """What the compiled code depends on, other than the calibration: weights, shape, float layers,
+    torch and the CPU's instruction set (the package is compiled for it)."""
+    weights = _digest(sorted(generator.state_dict().items()))
+    facts = [weights, input_shape, kept, torch.__version__, platform.machine(), torch.backends.cpu.get_cpu_capability(),
+             type(generator).__qualname__, 1]  # the last: this package format's version
+    return hashlib.sha256(json.dumps(facts, default=str).encode()).hexdigest()[:32]
+
+
+def _load_package(entry: Path) -> Int8Generator | None:
+    """The package in ``entry``, or None (with a warning) when it cannot be read: it is removed then."""
+    try:
+        meta = json.loads((entry / "int8.json").read_text())
+        # The package's loader itself: torch._inductor.aoti_load_package would import the compiler
+        # (2-3 s) to check the CPU, which the cache key has already pinned.
+        loader = torch._C._aoti.AOTIModelPackageLoader(str(entry / "generator.pt2"), "model", False, 1, -1)
+    except Exception as err:  # any damage: a half-deleted folder, another torch build's package
+        warnings.warn(f"ignoring the damaged int8 package {entry} ({type(err).__name__}: {err}); "
+                      "quantizing again", stacklevel=3)
+        shutil.rmtree(entry, ignore_errors=True)
+        return None
+    return Int8Generator(lambda x: loader.boxed_run([x])[0], tuple(meta["input_shape"]), list(meta["kept_float"]),
+                         package=entry)
+
+
+def cached_int8(generator: nn.Module, input_shape: Sequence[int], *, keep_float: Sequence[str] | None = None,
+                cache_dir: str | Path | None = None) -> Int8Generator | None:
+    """The newest cached int8 package of ``generator`` at ``input_shape`` (C x H x W), whatever images
+    calibrated it, or None. The package's ``int8.json`` says which (their count and hash)."""
+    kept = [output_layer(generator)] if keep_float is None else list(keep_float)
+    root = Path(cache_dir or default_cache_dir()) / _generator_key(generator, tuple(input_shape), kept)
+    entries = sorted(root.glob("*/int8.json"), key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
+    for meta in entries:
+        if (found := _load_package(meta.parent)) is not None:
+            return found
+    return None
+
+
+def _package(converted: nn.Module, example: torch.Tensor, entry: Path, meta: dict) -> Int8Generator:
+    """Compile ``converted`` ahead of time into ``entry`` (written to a temporary folder beside it,
+    then renamed: a process stopped half-way leaves no package that looks whole)."""
+    from torch._inductor import config as inductor_config
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=entry.parent))
+    try:
+        with inductor_config.patch(freezing=True), torch.no_grad():
+            program = torch.export.export(converted, (example,))
+            torch._inductor.aoti_compile_and_package(program, package_path=str(tmp / "generator.pt2"))
+        (tmp / "int8.json").write_text(json.dumps(meta, indent=2) + "\n")
+        try:
+            tmp.rename(entry)
+        except OSError:  # another process made the same package meanwhile: use that one
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if (made := _load_package(entry)) is None:
+        raise RuntimeError(f"the int8 package just compiled into {entry} cannot be loaded")
+    return made
+
+
 def quantize_int8(generator: nn.Module, calibration: torch.Tensor | Sequence[torch.Tensor], *,
-                  keep_float: Sequence[str] | None = None) -> Int8Generator:
+                  keep_float: Sequence[str] | None = None, cache_dir: str | Path | None = None) -> Int8Generator:
     """An int8 copy of ``generator`` for CPU inference; ``generator`` itself is not touched.
 
     ``calibration``: a batch (N x C x H x W) or a list of batches of typical inputs in the model's
     range and at the size it will be run at; 16 images gave smaller errors than 8 (README).
     ``keep_float``: names of modules to leave in float32, by default the output layer
-    (``output_layer``); ``[]`` quantizes them all. Takes 20-30 s (export, calibration, compilation).
+    (``output_layer``); ``[]`` quantizes them all. Takes 20-40 s (export, calibration, compilation).
+    ``cache_dir``: keep the compiled result there (e.g. :func:`default_cache_dir`) and reuse it when
+    the same weights are quantized on the same images again, in this process or a later one.
     """
     batches = _calibration_batches(calibration)
     kept = _check(generator, batches, keep_float)
     example = batches[0][:1].float().contiguous()  # one image: the shape everything is specialised to
+    entry = None
+    if cache_dir is not None:
+        shape = tuple(example.shape[1:])
+        calibrated = _digest([(str(i), b.float()) for i, b in enumerate(batches)])[:32]
+        entry = Path(cache_dir) / _generator_key(generator, shape, kept) / calibrated
+        if (entry / "int8.json").is_file() and (found := _load_package(entry)) is not None:
+            os.utime(entry / "int8.json")  # the newest used is the one cached_int8 finds first
+            return found
     # A copy: the export would otherwise share (and eval() would switch) the caller's module.
     converted = _convert(copy.deepcopy(generator).eval(), example, batches, kept)
+    if entry is not None:
+        meta = {"input_shape": list(example.shape[1:]), "kept_float": kept, "generator": type(generator).__qualname__,
+                "calibration_images": sum(len(b) for b in batches), "calibration_sha256": entry.name,
+                "torch": torch.__version__, "made": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+        return _package(converted, example, entry, meta)
     compiled = torch.compile(converted, dynamic=False)
     with _frozen():
         compiled(example)  # compiles now, not on the user's first image

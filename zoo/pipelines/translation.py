@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -9,7 +10,7 @@ from PIL import Image
 
 from zoo.data.images import ImageLike, read_image, resize, to_model, to_pil
 from zoo.pipelines.base import ImageOutput, Pipeline, to_unit
-from zoo.pipelines.int8 import Int8Generator, quantize_int8
+from zoo.pipelines.int8 import Int8Generator, cached_int8, default_cache_dir, quantize_int8
 
 __all__ = ["ImageToImagePipeline", "TranslationPipeline", "PairedTranslationPipeline"]
 
@@ -84,21 +85,37 @@ class TranslationPipeline(ImageToImagePipeline):
         self.int8.clear()  # int8 copies hold the old weights on the CPU; quantize again after a move
         return super().to(device=device, dtype=dtype)
 
-    def quantize_int8(self, images: ImageLike | Sequence[ImageLike], direction: str | None = None,
-                      keep_float: Sequence[str] | None = None) -> "TranslationPipeline":
+    def quantize_int8(self, images: ImageLike | Sequence[ImageLike] | None, direction: str | None = None,
+                      keep_float: Sequence[str] | None = None,
+                      cache: bool | str | Path = True) -> "TranslationPipeline":
         """Run ``direction`` in int8 on the CPU from now on (zoo.pipelines.int8; needs the ``int8`` extra).
 
-        ``images``: about 16 typical inputs of that direction, to calibrate activation ranges. It costs
-        20-30 s (export, calibration, compilation) once; then each image takes about 0.6x the
-        bfloat16 time. Outputs differ from float32 by about 0.3 grey levels on average (README).
+        ``images``: about 16 typical inputs of that direction, to calibrate activation ranges; None
+        takes the newest int8 copy of these weights in the cache, whatever it was calibrated on
+        (LookupError when there is none). Quantizing costs 20-40 s (export, calibration, compilation);
+        then each image takes about 0.6x the bfloat16 time. Outputs differ from float32 by about 0.3
+        grey levels on average (README). ``cache``: True keeps the compiled copy in
+        :func:`zoo.pipelines.int8.default_cache_dir` (a folder to keep it elsewhere, False not at all),
+        so the same weights and images cost milliseconds from then on, in any process.
         The int8 copy keeps the weights it was made from: after changing them, quantize again.
         """
         way = self._way(self.default_direction if direction is None else direction)
         if not hasattr(self.model, "translator"):
             raise ValueError(f"int8 needs the model to expose its generator as model.translator(direction); "
                              f"{type(self.model).__name__} does not")
+        generator = self.model.translator(way)
+        cache_dir = None if cache is False else default_cache_dir() if cache is True else Path(cache)
+        if images is None:
+            shape = (self.channels, *self.image_size)
+            found = cached_int8(generator, shape, keep_float=keep_float, cache_dir=cache_dir) if cache_dir else None
+            if found is None:
+                raise LookupError(f"no int8 copy of these weights ({way}) is cached in {cache_dir}; "
+                                  "give calibration images")
+            self.int8[way] = found
+            return self
         calibration = torch.cat([to_model(image, self.channels, self.image_size) for image in self._inputs(images)])
-        self.int8[way] = quantize_int8(self.model.translator(way), calibration.to(self.device), keep_float=keep_float)
+        self.int8[way] = quantize_int8(generator, calibration.to(self.device), keep_float=keep_float,
+                                       cache_dir=cache_dir)
         return self
 
 
