@@ -13,11 +13,12 @@ which `zoo.load("RUN_DIR/model")` opens.
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 from pathlib import Path
 
-from zoo.cli.types import decay, duration, positive_int
+from zoo.cli.types import decay, duration, learning_rate, positive_int
 
 __all__ = ["EXAMPLE", "build_parser", "main"]
 
@@ -36,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=positive_int, default=2000, help="total generator steps (default 2000)")
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="global batch, split over processes (default 32)")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (default: the family's)")
+    parser.add_argument("--lr", type=learning_rate, default=None,
+                        help="learning rate in (0, 1] (default: the family's)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the initial weights, data order, latents and augmentation (default 0)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -51,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep", type=positive_int, default=3, help="checkpoints kept (the newest)")
     parser.add_argument("--sample-every", type=positive_int, default=250, help="write samples/step-N.png every N steps")
     parser.add_argument("--log-every", type=positive_int, default=10, help="log the losses every N steps (default 10)")
-    parser.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
+    parser.add_argument("--resume", default=None,
+                        help="'latest' (the newest whole checkpoint; damaged newer ones are moved aside) or a "
+                             "checkpoint folder. The run's --seed, --batch-size, --lr, --augment and --ema must be "
+                             "given again unchanged (default: no resume)")
+    parser.add_argument("--override-resume", action="store_true",
+                        help="with --resume: train on with changed --seed, --batch-size, --lr, --augment or --ema "
+                             "from the resumed step (recorded in command.txt and run.json; default: refuse changes)")
     parser.add_argument("--label-column", default="dx", help="labels.csv column holding the class (default dx)")
     parser.add_argument("--balance-classes", action=argparse.BooleanOptionalAction, default=None,
                         help="draw every class equally often (default: on for class-conditional models)")
@@ -85,5 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         run(args, command)
     except (ZooError, ValueError) as exc:
         print(f"zoo train: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"zoo train: error: no space left on the device writing {exc.filename or args.out}: free some space, "
+              "then continue with --resume latest", file=sys.stderr)
         return 2
     return 0

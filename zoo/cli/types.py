@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["positive_float", "positive_int", "duration", "decay", "parse_overrides"]
+__all__ = ["learning_rate", "positive_float", "positive_int", "duration", "decay", "parse_overrides"]
 
 
 def positive_float(text: str) -> float:
@@ -13,6 +13,14 @@ def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def learning_rate(text: str) -> float:
+    """An argparse type: a learning rate in (0, 1]; 0 would not train, and above 1 no GAN stays stable."""
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1] (GANs train at about 1e-5 to 1e-3), got {value:g}")
     return value
 
 

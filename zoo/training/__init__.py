@@ -3,17 +3,21 @@ augmentation, the discriminator monitor, sample grids and a whole ``zoo train`` 
 
 from zoo.training.monitor import DiscriminatorMonitor
 from zoo.training.trainer import (
+    ResumeMismatch,
     StepContext,
     Trainer,
     TrainingDiverged,
+    checkpoint_problem,
     crop_batch_center,
     ema_with_warmup,
     latest_checkpoint,
+    resumable_checkpoint,
     to_model_batch,
     train_steps,
 )
 
 __all__ = [
-    "DiscriminatorMonitor", "StepContext", "Trainer", "TrainingDiverged", "crop_batch_center", "ema_with_warmup",
-    "latest_checkpoint", "to_model_batch", "train_steps",
+    "DiscriminatorMonitor", "ResumeMismatch", "StepContext", "Trainer", "TrainingDiverged", "checkpoint_problem",
+    "crop_batch_center", "ema_with_warmup", "latest_checkpoint", "resumable_checkpoint", "to_model_batch",
+    "train_steps",
 ]

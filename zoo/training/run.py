@@ -4,14 +4,22 @@ trainer, checkpoints, samples, logs and the exported model folder."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
 import hashlib
 import json
+import os
+import socket
 import time
 from pathlib import Path
 
 import torch
 
-__all__ = ["run", "reproducible_command"]
+__all__ = ["run", "reproducible_command", "run_folder_lock", "OPTION_FLAGS"]
+
+# Trainer options as zoo train spells them (for messages about a resumed run).
+OPTION_FLAGS = {"seed": "--seed", "batch_size": "--batch-size", "lr": "--lr", "augment": "--augment",
+                "ema_decay": "--ema"}
 
 
 def _log_with(choice: str):
@@ -49,6 +57,55 @@ def reproducible_command(command: str, mixed_precision: str, num_processes: int)
     return command
 
 
+@contextlib.contextmanager
+def run_folder_lock(out: Path):
+    """Hold ``out`` for one training run: a second ``zoo train`` into it fails at once, naming the first.
+
+    An OS file lock (flock), so a killed run leaves no stale lock behind. Only the first process of
+    each machine takes it; the other processes of a multi-process run share the folder with it.
+    """
+    from filelock import FileLock, Timeout
+
+    from zoo.errors import ZooError
+
+    if int(os.environ.get("LOCAL_RANK", "0")) != 0:
+        yield
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    lock, owner = FileLock(str(out / ".zoo-train.lock")), out / ".zoo-train.owner"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            who = owner.read_text().strip()
+        except OSError:
+            who = "another process"
+        raise ZooError(f"{out} is in use by another zoo train ({who}); wait for it to end, or train into "
+                       "another --out folder") from None
+    try:
+        started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        owner.write_text(f"pid {os.getpid()} on {socket.gethostname()}, started {started}\n")
+        yield
+    finally:
+        lock.release()
+
+
+def _history(out: Path, command: str, step: int, changed: dict) -> tuple[list[dict], str]:
+    """run.json's segments with this one added, and command.txt's text: the newest command, or every
+    segment's command when options were changed on resume (then no single command reproduces the run)."""
+    segments = [s for s in _recorded_settings(out).get("segments", []) if s["from_step"] < step] if step else []
+    segments.append({"from_step": step, "command": command,
+                     **({"changed": {OPTION_FLAGS[k]: v for k, v in changed.items()}} if changed else {})})
+    if not any("changed" in s for s in segments):
+        return segments, command
+    ends = [s["from_step"] for s in segments[1:]] + [None]
+    lines = []
+    for segment, end in zip(segments, ends):
+        lines.append(f"# steps {segment['from_step']}-{'' if end is None else end}")
+        lines.append(segment["command"])
+    return segments, "\n".join(lines)
+
+
 def split_record(args: argparse.Namespace, held) -> dict:
     """How the data was split, for the exported config.json: zoo evaluate reproduces and checks it."""
     if held is None:
@@ -67,8 +124,28 @@ def shown_path(path: Path, outside: str = "<data>") -> str:
         return f"{outside}/{Path(path).resolve().name}"
 
 
+def _shown(value) -> str:
+    """An option's value as a message shows it."""
+    if value is None:
+        return "the family's default"
+    if isinstance(value, str):
+        return repr(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def run(args: argparse.Namespace, command: str) -> Path:
     """Train as ``args`` say; returns the exported model folder."""
+    from zoo.errors import ZooError
+
+    if args.d_overfit_every and not args.holdout:  # before any slow work
+        raise ZooError("--d-overfit-every compares D on training and held-out images: add --holdout, e.g. "
+                       "--holdout 0.1 (with --group-column lesion_id where shots of one lesion must stay together)")
+    out: Path = args.out
+    with run_folder_lock(out):
+        return _run(args, command, out)
+
+
+def _run(args: argparse.Namespace, command: str, out: Path) -> Path:
     from accelerate import Accelerator
     from PIL import Image
 
@@ -78,12 +155,15 @@ def run(args: argparse.Namespace, command: str) -> Path:
     from zoo.errors import ZooError
     from zoo.training.monitor import DiscriminatorMonitor
     from zoo.training.samples import grid_image, sample_grid
-    from zoo.training.trainer import Trainer, TrainingDiverged, latest_checkpoint, needs_cpu_flag
+    from zoo.training.trainer import (
+        ResumeMismatch,
+        Trainer,
+        TrainingDiverged,
+        latest_checkpoint,
+        needs_cpu_flag,
+        resumable_checkpoint,
+    )
 
-    if args.d_overfit_every and not args.holdout:  # before any slow work
-        raise ZooError("--d-overfit-every compares D on training and held-out images: add --holdout, e.g. "
-                       "--holdout 0.1 (with --group-column lesion_id where shots of one lesion must stay together)")
-    out: Path = args.out
     checkpoints = out / "checkpoints"
     if not args.resume and latest_checkpoint(checkpoints) is not None:  # before any slow work
         raise ZooError(f"{out} already holds checkpoints of a run: continue it with --resume latest, "
@@ -145,20 +225,44 @@ def run(args: argparse.Namespace, command: str) -> Path:
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
                       balance_classes=args.balance_classes, monitor=monitor,
                       optimizer_options={"fused": True} if args.fused_adam else None)
+    changed: dict = {}
     if args.resume:
-        path = latest_checkpoint(checkpoints) if args.resume == "latest" else Path(args.resume)
-        if path is None:
-            accelerator.print(f"no checkpoint in {checkpoints} yet: starting from step 0")
+        if args.resume == "latest":
+            path, damaged = resumable_checkpoint(checkpoints)
+            accelerator.wait_for_everyone()  # every process has chosen before any is moved aside
+            for bad, problem in damaged:
+                aside = bad.with_name(f"damaged-{bad.name}")
+                accelerator.print(f"warning: {bad} cannot be resumed from ({problem}); "
+                                  + (f"moved aside to {aside.name}" if accelerator.is_main_process else "skipped"))
+                if accelerator.is_main_process:
+                    bad.rename(aside)
+            if damaged and path is not None:
+                accelerator.print(f"resuming from the newest whole checkpoint, {path.name}")
         else:
-            trainer.load_checkpoint(path)
+            path = Path(args.resume)
+        if path is None:
+            accelerator.print(f"no whole checkpoint in {checkpoints} yet: starting from step 0")
+        else:
+            try:
+                changed = trainer.load_checkpoint(path, override=args.override_resume)
+            except ResumeMismatch as exc:
+                listed = "; ".join(f"{OPTION_FLAGS[k]} {_shown(old)} in the checkpoint, {_shown(new)} now"
+                                   for k, (old, new) in exc.changed.items())
+                raise ZooError(f"{path} was trained with other options ({listed}). Resume with the run's values "
+                               f"({out / 'command.txt'}), or add --override-resume to train on with the new "
+                               "ones from this step (recorded in command.txt and run.json)") from None
             accelerator.print(f"resumed from {path} at step {trainer.state.step}")
+            if changed:
+                accelerator.print("--override-resume: from this step on " + ", ".join(
+                    f"{OPTION_FLAGS[k]} {_shown(new)} (was {_shown(old)})" for k, (old, new) in changed.items()))
             if monitor is not None and (out / "d_overfit.json").is_file():  # continue the curves
                 monitor.restore(json.loads((out / "d_overfit.json").read_text())["history"], trainer.state.step)
     if accelerator.is_main_process:
         (out / "samples").mkdir(parents=True, exist_ok=True)
+        segments, command = _history(out, command, trainer.state.step, changed)
         (out / "command.txt").write_text(command + "\n")
         settings = {"command": command, "mixed_precision": accelerator.mixed_precision,
-                    "num_processes": accelerator.num_processes}
+                    "num_processes": accelerator.num_processes, "segments": segments}
         (out / "run.json").write_text(json.dumps(settings, indent=1) + "\n")
     accelerator.init_trackers("train", config={"command": command, "model": args.model, "steps": args.steps})
 

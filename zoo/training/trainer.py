@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
+import hashlib
 import json
 import math
 import os
@@ -32,12 +34,28 @@ from zoo.models.blocks import center_crop
 from zoo.registry import get_registry
 from zoo.training.augment import build_augment
 
-__all__ = ["TrainingDiverged", "mix_seed", "ema_with_warmup", "StepContext", "TrainState", "crop_batch_center",
-    "to_model_batch", "Trainer", "latest_checkpoint", "needs_cpu_flag", "train_steps"]
+__all__ = [
+    "TrainingDiverged", "ResumeMismatch", "mix_seed", "ema_with_warmup", "StepContext", "TrainState",
+    "crop_batch_center", "to_model_batch", "Trainer", "latest_checkpoint", "checkpoint_problem",
+    "resumable_checkpoint", "needs_cpu_flag", "train_steps", "WEIGHT_LIMIT",
+]
+
+# Weights this large mean a run has blown up (a GAN's stay within a few units); the loop stops there.
+WEIGHT_LIMIT = 1e4
 
 
 class TrainingDiverged(ZooError):
-    """A loss became NaN or infinite."""
+    """A loss became NaN or infinite, or a weight left :data:`WEIGHT_LIMIT`."""
+
+
+class ResumeMismatch(ZooError):
+    """A checkpoint was written with other training options than the run resuming it has."""
+
+    def __init__(self, path: Path, changed: dict[str, tuple]):
+        self.path, self.changed = path, changed
+        listed = "; ".join(f"{name}: {old!r} in the checkpoint, {new!r} now" for name, (old, new) in changed.items())
+        super().__init__(f"{path} was written with other training options ({listed}); resume with the checkpoint's "
+                         "values, or pass override=True to apply the new ones from this step on")
 
 
 def mix_seed(*parts: int) -> int:
@@ -155,6 +173,8 @@ class Trainer:
             raise ValueError(f"batch size {batch_size} does not split over {acc.num_processes} processes")
         if len(data) < batch_size:
             raise ValueError(f"batch size {batch_size} is larger than the data ({len(data)} samples); lower it")
+        if lr is not None and not (math.isfinite(lr) and 0 < lr <= 1):
+            raise ValueError(f"the learning rate must be in (0, 1] (GANs train at about 1e-5 to 1e-3), got {lr}")
         self.model, self.data, self.seed, self.progress = model, data, seed, progress
         self.monitor = monitor
         self.global_batch, self.local_batch = batch_size, batch_size // acc.num_processes
@@ -190,7 +210,7 @@ class Trainer:
         model.to(acc.device, memory_format=self.memory_format)
         model.mark_trained()  # provenance: the card no longer describes the registry's weights
         model.train()
-        optimizers = model.configure_optimizers(**({"lr": lr} if lr else {}), **(optimizer_options or {}))
+        optimizers = model.configure_optimizers(**({"lr": lr} if lr is not None else {}), **(optimizer_options or {}))
         self.names = list(model.networks())
         prepared = acc.prepare(*[model.networks()[n] for n in self.names], *optimizers.values())
         self.wrapped = dict(zip(self.names, prepared[: len(self.names)]))
@@ -202,6 +222,9 @@ class Trainer:
             self.state.setup["balance_classes"] = True
         if self.crop_from is not None:  # so do the batches
             self.state.setup["crop_from"] = list(self.crop_from)
+        # Options a resumed run could change without breaking the checkpoint, but only on purpose.
+        self.state.setup["options"] = {"seed": seed, "batch_size": batch_size, "lr": lr, "augment": augment or "",
+                                       "ema_decay": ema_decay}
         acc.register_for_checkpointing(self.state)
         self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
         if ema_decay:
@@ -334,6 +357,8 @@ class Trainer:
                         "checkpoint before it is intact; lower the learning rate (--lr) or the batch size, or "
                         "enable augmentation, and resume from it."
                     )
+                if step % 10 == 0:
+                    self._check_weights(step)
                 for name, average in self.ema.items():
                     average.update_parameters(acc.unwrap_model(self.wrapped[name]))
                 self.state.step += 1
@@ -345,6 +370,20 @@ class Trainer:
                 yield logs
         finally:
             bar.close()
+
+    def _check_weights(self, step: int) -> None:
+        """Stop when a weight is no longer finite or beyond WEIGHT_LIMIT: losses can stay finite while
+        the weights run away (seen at --lr 1e6: weights of 1e31 and finite losses)."""
+        for name in self.names:
+            weights = [p.detach() for p in self.accelerator.unwrap_model(self.wrapped[name]).parameters()]
+            if not weights:
+                continue
+            largest = float(torch.stack([w.abs().amax().float() for w in weights]).max())
+            if not largest <= WEIGHT_LIMIT:  # NaN fails this comparison too
+                raise TrainingDiverged(
+                    f"a weight of {name} reached {largest:.3g} at step {step} (the limit is {WEIGHT_LIMIT:g}): "
+                    "training diverged. The last checkpoint before it is intact; lower the learning rate (--lr) "
+                    "and resume from it.")
 
     def _observe(self) -> None:
         if self.monitor is not None and self.accelerator.is_main_process:
@@ -360,7 +399,8 @@ class Trainer:
 
     # -- checkpoints --------------------------------------------------------------------------
     def save_checkpoint(self, folder: str | Path, keep: int = 3) -> Path:
-        """Everything needed to resume, written atomically: a temp folder renamed into place."""
+        """Everything needed to resume, written atomically: a temp folder with a manifest of its files'
+        sizes and SHA-256, renamed into place. A full disk raises a ZooError saying so."""
         acc = self.accelerator
         folder = Path(folder)
         final = folder / f"step-{self.state.step:07d}"
@@ -371,7 +411,20 @@ class Trainer:
         if acc.is_main_process:
             shutil.rmtree(tmp, ignore_errors=True)
         acc.wait_for_everyone()
-        acc.save_state(str(tmp))
+        try:
+            acc.save_state(str(tmp))
+            acc.wait_for_everyone()
+            if acc.is_main_process:
+                manifest = {f.name: {"size": f.stat().st_size, "sha256": _sha256(f)} for f in sorted(tmp.iterdir())}
+                (tmp / MANIFEST).write_text(json.dumps({"step": self.state.step, "files": manifest}, indent=1))
+        except (OSError, RuntimeError) as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if _disk_full(exc):
+                intact = latest_checkpoint(folder)
+                raise ZooError(f"no space left on the device writing the checkpoint {final} "
+                               f"({shutil.disk_usage(folder).free / 2**20:.0f} MB free): free some space or lower "
+                               "--keep, then resume" + (f"; {intact.name} is intact" if intact else "")) from exc
+            raise
         acc.wait_for_everyone()
         if acc.is_main_process:
             shutil.rmtree(final, ignore_errors=True)
@@ -381,21 +434,115 @@ class Trainer:
         acc.wait_for_everyone()
         return final
 
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Restore everything from a checkpoint of this same setup (config, EMA), or say what differs."""
+    def load_checkpoint(self, path: str | Path, override: bool = False) -> dict[str, tuple]:
+        """Restore everything from a checkpoint of this same setup (config, EMA), or say what differs.
+
+        Training options (seed, batch size, learning rate, augmentation, EMA decay) that differ from
+        the checkpoint's raise :class:`ResumeMismatch`; with ``override`` the new ones apply from
+        this step on (the learning rate replaces the checkpoint optimizer's). Returns what changed.
+        """
+        fresh_lrs = [[group["lr"] for group in opt.param_groups] for opt in self.optimizers.values()]
         try:
             self.accelerator.load_state(str(path))
         except (RuntimeError, ValueError, KeyError) as exc:
             raise ZooError(f"{path} does not fit this run ({type(exc).__name__}: {exc}); resume with the same "
                            "--set overrides and --ema as the run that wrote it") from None
-        if self.state.loaded_setup is not None and self.state.loaded_setup != self.state.setup:
-            raise ZooError(f"{path} was written with {self.state.loaded_setup}, this run has {self.state.setup}; "
+        loaded = self.state.loaded_setup
+        if loaded is None:
+            return {}
+        fixed = lambda setup: {k: v for k, v in setup.items() if k != "options"}  # noqa: E731
+        if fixed(loaded) != fixed(self.state.setup):
+            raise ZooError(f"{path} was written with {fixed(loaded)}, this run has {fixed(self.state.setup)}; "
                            "resume with the same --set overrides, --ema and --balance-classes")
+        then, now = loaded.get("options"), self.state.setup["options"]
+        if then is None:  # written before options were recorded: nothing to compare
+            return {}
+        changed = {k: (then.get(k), v) for k, v in now.items() if then.get(k) != v}
+        if changed and not override:
+            raise ResumeMismatch(Path(path), changed)
+        if "lr" in changed:  # the optimizers' state came from the checkpoint; its rate must not
+            for opt, lrs in zip(self.optimizers.values(), fresh_lrs):
+                for group, lr in zip(opt.param_groups, lrs):
+                    group["lr"] = lr
+        return changed
+
+
+MANIFEST = "manifest.json"
+
+
+def _sha256(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, or torch's writer failing the way it does when the disk fills (a RuntimeError)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "write failed" in str(exc) or "No space left" in str(exc)
+
+
+def _safetensors_problem(path: Path) -> str | None:
+    """Whether a .safetensors file is whole: its header parses and its tensors end where the file does."""
+    try:
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if not 0 < n <= path.stat().st_size - 8:
+                return f"{path.name} is truncated"
+            header = json.loads(f.read(n))
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return f"{path.name} is not a readable safetensors file"
+    return None if 8 + n + end == path.stat().st_size else f"{path.name} is truncated"
+
+
+def checkpoint_problem(path: str | Path, verify_hashes: bool = True) -> str | None:
+    """Why the checkpoint folder ``path`` cannot be resumed from (missing, truncated or changed files),
+    or None when it is whole. Checkpoints carry a manifest of their files' sizes and SHA-256; older
+    ones without it are checked for their model and optimizer files and whole safetensors."""
+    path = Path(path)
+    files = {f.name: f for f in path.iterdir()} if path.is_dir() else {}
+    if not files:
+        return "it is empty" if path.is_dir() else "it is not a folder"
+    if MANIFEST in files:
+        try:
+            listed = json.loads(files[MANIFEST].read_text())["files"]
+        except (OSError, ValueError, KeyError):
+            return f"its {MANIFEST} is unreadable"
+        for name, fact in listed.items():
+            if name not in files:
+                return f"{name} is missing"
+            if files[name].stat().st_size != fact["size"]:
+                return f"{name} has {files[name].stat().st_size} bytes, not the {fact['size']} written"
+            if verify_hashes and _sha256(files[name]) != fact["sha256"]:
+                return f"{name} has changed since it was written (SHA-256 differs)"
+        return None
+    for needed in ("model.safetensors", "optimizer.bin"):
+        if needed not in files:
+            return f"{needed} is missing"
+    for name in sorted(files):
+        if name.endswith(".safetensors") and (problem := _safetensors_problem(files[name])):
+            return problem
+    return None
 
 
 def latest_checkpoint(folder: str | Path) -> Path | None:
     found = sorted(Path(folder).glob("step-*"))
     return found[-1] if found else None
+
+
+def resumable_checkpoint(folder: str | Path) -> tuple[Path | None, list[tuple[Path, str]]]:
+    """The newest whole checkpoint in ``folder``, and the newer ones passed over with the reason."""
+    skipped = []
+    for path in sorted(Path(folder).glob("step-*"), reverse=True):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path, skipped
+        skipped.append((path, problem))
+    return None, skipped
 
 
 def needs_cpu_flag() -> bool:

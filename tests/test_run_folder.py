@@ -1,0 +1,182 @@
+"""A run folder under stress: one run at a time, resume that refuses silent option changes, damaged
+checkpoints passed over, a full disk named, runaway weights stopped."""
+
+import errno
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from test_training import SMALL, FakeAccelerator
+
+import zoo
+from zoo.cli.train import main
+from zoo.data import TrainingData
+from zoo.training import Trainer, TrainingDiverged, checkpoint_problem
+from zoo.training.run import run_folder_lock
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def base(lesion_folder, tmp_path):
+    """zoo train arguments for a 3-step run with a checkpoint every step (the newest 3 kept)."""
+    return [*SMALL, "--data", str(lesion_folder), "--out", str(tmp_path / "run"), "--checkpoint-every", "1"]
+
+
+def test_a_second_run_into_a_busy_folder_is_refused_naming_the_first(base, tmp_path, capsys):
+    with run_folder_lock(tmp_path / "run"):
+        assert main([*base, "--steps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "is in use by another zoo train (pid " in err and "another --out folder" in err
+    assert not (tmp_path / "run" / "checkpoints").exists()  # nothing of the refused run was written
+    assert main([*base, "--steps", "2"]) == 0  # free again once the first run ends
+
+
+def test_a_killed_run_leaves_no_stale_lock(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from zoo.training.run import run_folder_lock
+        with run_folder_lock(Path({str(tmp_path)!r})):
+            print("locked", flush=True)
+            time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    from zoo.errors import ZooError
+
+    with pytest.raises(ZooError, match="in use by another zoo train"):
+        with run_folder_lock(tmp_path):
+            pass
+    holder.kill()  # SIGKILL: no clean-up code runs
+    holder.wait()
+    with run_folder_lock(tmp_path):  # the OS released the lock with the process
+        pass
+
+
+def test_resume_refuses_changed_options_unless_overridden_and_then_applies_them(base, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main([*base, "--steps", "2"]) == 0
+    original = (run / "command.txt").read_text()
+    for changed in (["--lr", "1e-12"], ["--seed", "1"], ["--batch-size", "8"], ["--augment", "translation"]):
+        assert main([*base, "--steps", "3", "--resume", "latest", *changed]) == 2
+        err = capsys.readouterr().err
+        assert f"{changed[0]} " in err and "in the checkpoint" in err and "--override-resume" in err
+    assert "--lr 1e-12 now" not in err  # each refusal names its own option only
+    assert (run / "command.txt").read_text() == original  # the refusals wrote nothing
+    assert main([*base, "--steps", "3", "--resume", "latest", "--lr", "1e-12", "--override-resume"]) == 0
+    assert "--override-resume: from this step on --lr 1e-12 (was the family's default)" in capsys.readouterr().out
+    # The new rate really applied: step 3 moved the weights by about 1e-12, not by Adam's 2e-4.
+    before = load_file(run / "checkpoints" / "step-0000002" / "model.safetensors")
+    after = load_file(run / "checkpoints" / "step-0000003" / "model.safetensors")
+    weights = [k for k in before if before[k].is_floating_point() and "running_" not in k]  # not BN statistics
+    moved = max(float((after[k] - before[k]).abs().max()) for k in weights)
+    assert moved < 1e-6
+    # ... and is recorded: both commands, with the step each began at.
+    command = (run / "command.txt").read_text()
+    assert command.startswith("# steps 0-2\n") and "# steps 2-\n" in command and "--lr 1e-12" in command
+    segments = json.loads((run / "run.json").read_text())["segments"]
+    assert [s["from_step"] for s in segments] == [0, 2] and segments[1]["changed"] == {"--lr": [None, 1e-12]}
+    # The checkpoint now holds the new rate: resuming with it needs no override.
+    assert main([*base, "--steps", "4", "--resume", "latest", "--lr", "1e-12"]) == 0
+
+
+@pytest.mark.parametrize("lr", ["0", "-1e-4", "1e6", "nan"])
+def test_a_learning_rate_that_cannot_train_is_refused(base, lr, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*base, "--steps", "1", f"--lr={lr}"])
+    assert exit_.value.code == 2 and "argument --lr: must be in (0, 1]" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"learning rate must be in \(0, 1\]"):
+        Trainer(zoo.create("dcgan-lesions", image_size=8), _data(), batch_size=4, lr=float(lr),
+                accelerator=FakeAccelerator(0, 1), progress=False)
+
+
+def _data():
+    return TrainingData({"image": torch.randint(0, 256, (8, 3, 8, 8), dtype=torch.uint8)})
+
+
+@pytest.mark.parametrize("value", [1e5, -3e6])  # (a NaN weight makes the losses NaN: that guard stops it)
+def test_runaway_weights_stop_the_run_although_the_losses_are_finite(value):
+    model = zoo.create("dcgan-lesions", image_size=8)
+    trainer = Trainer(model, _data(), batch_size=4, accelerator=FakeAccelerator(0, 1), progress=False)
+    with torch.no_grad():
+        next(model.discriminator.parameters()).view(-1)[0] = value
+    expected = f"a weight of discriminator reached {abs(value):.3g} at step 0"
+    with pytest.raises(TrainingDiverged, match=re.escape(expected)):
+        list(trainer.steps(1))
+
+
+DAMAGE = {
+    "truncated safetensors": (lambda c: _truncate(c / "model.safetensors"), "model.safetensors has"),
+    "missing optimizer.bin": (lambda c: (c / "optimizer.bin").unlink(), "optimizer.bin is missing"),
+    "a flipped byte": (lambda c: _flip(c / "optimizer.bin"), "optimizer.bin has changed since it was written"),
+    "an empty folder": (lambda c: [f.unlink() for f in c.iterdir()], "it is empty"),
+}
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:-9])
+
+
+def _flip(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_resume_passes_over_a_damaged_latest_checkpoint(base, tmp_path, capsys, damage):
+    run = tmp_path / "run"
+    assert main([*base, "--steps", "3"]) == 0
+    newest = run / "checkpoints" / "step-0000003"
+    assert checkpoint_problem(newest) is None
+    harm, reason = DAMAGE[damage]
+    harm(newest)
+    assert reason in checkpoint_problem(newest)
+    capsys.readouterr()
+    assert main([*base, "--steps", "4", "--resume", "latest"]) == 0
+    out = capsys.readouterr().out
+    assert f"cannot be resumed from ({reason}" in out and "moved aside to damaged-step-0000003" in out
+    assert "resumed from" in out and "step-0000002 at step 2" in out
+    assert (run / "checkpoints" / "damaged-step-0000003").is_dir()  # kept for a look, out of the rotation
+    assert sorted(p.name for p in (run / "checkpoints").glob("step-*"))[-1] == "step-0000004"
+
+
+def test_a_stray_far_future_checkpoint_folder_is_set_aside(base, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main([*base, "--steps", "2"]) == 0
+    (run / "checkpoints" / "step-9999999").mkdir()
+    assert main([*base, "--steps", "3", "--resume", "latest"]) == 0
+    assert "step-0000002 at step 2" in capsys.readouterr().out
+
+
+def test_an_older_checkpoint_without_a_manifest_is_checked_by_its_files(base, tmp_path):
+    run = tmp_path / "run"
+    assert main([*base, "--steps", "1"]) == 0
+    checkpoint = run / "checkpoints" / "step-0000001"
+    (checkpoint / "manifest.json").unlink()  # as written before manifests existed
+    assert checkpoint_problem(checkpoint) is None
+    weights = checkpoint / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    assert checkpoint_problem(checkpoint) == "model.safetensors is truncated"
+
+
+def test_a_full_disk_is_named_and_the_last_checkpoint_stays(base, tmp_path, capsys, monkeypatch):
+    from accelerate import Accelerator
+
+    run = tmp_path / "run"
+    assert main([*base, "--steps", "1"]) == 0
+
+    def full(self, output_dir, **kwargs):
+        (tmp_path / "run" / "checkpoints" / ".tmp-step-0000002" / "part").parent.mkdir(exist_ok=True)
+        raise OSError(errno.ENOSPC, "No space left on device", output_dir)
+
+    monkeypatch.setattr(Accelerator, "save_state", full)
+    assert main([*base, "--steps", "2", "--resume", "latest"]) == 2
+    err = capsys.readouterr().err
+    assert "no space left on the device writing the checkpoint" in err and "step-0000001 is intact" in err
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-0000001"]  # no half-written folder
