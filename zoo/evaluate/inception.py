@@ -30,7 +30,6 @@ Every extractor maps N x 3 x H x W float images in [0, 1] to N x D features::
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import warnings
@@ -46,6 +45,7 @@ from safetensors.torch import load_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from zoo.checksums import file_digest
 from zoo.errors import WeightsError
 
 __all__ = ["ENV_VAR", "FEATURE_DIM", "FIDInceptionV3", "ScriptedExtractor", "InputConvention", "KNOWN_EXPORTS",
@@ -310,15 +310,7 @@ def _read_torchscript(path: Path) -> nn.Module:
     except RuntimeError as exc:
         raise WeightsError(f"{path} looks like TorchScript but cannot be loaded ({exc}). "
                            "Export it again with torch.jit.script(...).save(path).") from None
-    return ScriptedExtractor(module, KNOWN_EXPORTS.get(_sha1(path))).eval().requires_grad_(False)
-
-
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return ScriptedExtractor(module, KNOWN_EXPORTS.get(file_digest(path, "sha1"))).eval().requires_grad_(False)
 
 
 def _read_safetensors(path: Path) -> dict:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
-import hashlib
 import json
 import math
 import os
@@ -28,6 +27,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from zoo.checksums import file_digest
 from zoo.data.folders import TrainingData
 from zoo.errors import ZooError
 from zoo.models.blocks import center_crop
@@ -415,7 +415,7 @@ class Trainer:
             acc.save_state(str(tmp))
             acc.wait_for_everyone()
             if acc.is_main_process:
-                manifest = {f.name: {"size": f.stat().st_size, "sha256": _sha256(f)} for f in sorted(tmp.iterdir())}
+                manifest = {f.name: {"size": f.stat().st_size, "sha256": file_digest(f)} for f in sorted(tmp.iterdir())}
                 (tmp / MANIFEST).write_text(json.dumps({"step": self.state.step, "files": manifest}, indent=1))
         except (OSError, RuntimeError) as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -470,14 +470,6 @@ class Trainer:
 MANIFEST = "manifest.json"
 
 
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def _disk_full(exc: BaseException) -> bool:
     """ENOSPC, or torch's writer failing the way it does when the disk fills (a RuntimeError)."""
     if isinstance(exc, OSError):
@@ -517,7 +509,7 @@ def checkpoint_problem(path: str | Path, verify_hashes: bool = True) -> str | No
                 return f"{name} is missing"
             if files[name].stat().st_size != fact["size"]:
                 return f"{name} has {files[name].stat().st_size} bytes, not the {fact['size']} written"
-            if verify_hashes and _sha256(files[name]) != fact["sha256"]:
+            if verify_hashes and file_digest(files[name]) != fact["sha256"]:
                 return f"{name} has changed since it was written (SHA-256 differs)"
         return None
     for needed in ("model.safetensors", "optimizer.bin"):

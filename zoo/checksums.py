@@ -1,0 +1,17 @@
+"""File checksums, read in blocks (weights and checkpoints can be larger than memory allows twice)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+__all__ = ["file_digest"]
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """The hex digest of the file at ``path`` (``algorithm``: any hashlib name)."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
