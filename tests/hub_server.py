@@ -18,6 +18,8 @@ Errors carry the ``X-Error-Code`` header (RepoNotFound / RevisionNotFound / Entr
 ``hf_raise_for_status`` maps to the matching ``huggingface_hub`` exception. Auth is not checked.
 
 Use the ``fake_hub`` fixture (bottom of this file); ``server.requests`` lists ``(method, path)``.
+Faults: ``server.fault = lambda method, path: ...`` returning None (answer normally), an HTTP status
+(answer that, e.g. 500) or ``("stall", seconds)`` (wait that long, then answer normally).
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class FakeHub:
         self._monkeypatch: pytest.MonkeyPatch | None = None  # set by the fixture, for go_offline()
         self.endpoint = ""
         self.cache_dir: Path | None = None  # HF_HUB_CACHE when started by the fixture
+        self.fault = None  # (method, path) -> None | status | ("stall", seconds); see the module docstring
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "FakeHub":
@@ -284,6 +287,19 @@ class _Handler(BaseHTTPRequestHandler):
         hub: FakeHub = self.server.hub  # type: ignore[attr-defined]
         url = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        fault = hub.fault(self.command, url.path) if hub.fault else None
+        if isinstance(fault, tuple) and fault[0] == "stall":
+            time.sleep(fault[1])
+        elif isinstance(fault, int):
+            hub.requests.append(Request(self.command, url.path))
+            data = json.dumps({"error": f"injected HTTP {fault}"}).encode()
+            self.send_response(fault)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+            return
         with hub.lock:
             hub.requests.append(Request(self.command, url.path))
             try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub import HfApi
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -26,6 +26,8 @@ from huggingface_hub.errors import (
 )
 
 from zoo.errors import ConfigError, UnknownModelError, WeightsError, ZooError
+from zoo.hub.transport import download as hub_download
+from zoo.hub.transport import hub_timeouts, server_error
 from zoo.hub.weights import PICKLE_SUFFIXES, refuse_pickle
 from zoo.registry import get_registry
 
@@ -89,13 +91,16 @@ def read_config(source: str, revision: str | None = None, **download) -> dict:
     else:
         rev = revision or "main"
         try:
-            file = Path(hf_hub_download(source, "config.json", revision=revision, **download))
+            file = hub_download(source, "config.json", revision=revision, **download)
         except RepositoryNotFoundError:
             raise ZooError(f"Hub repo {source!r} not found (or it is private and you are not logged in: "
                            "`hf auth login` or set HF_TOKEN).") from None
         except RevisionNotFoundError:
             raise ZooError(f"Hub repo {source!r} has no revision {rev!r} (a branch, tag or commit sha).") from None
-        except LocalEntryNotFoundError:  # before EntryNotFoundError, which it subclasses
+        except LocalEntryNotFoundError as exc:  # before EntryNotFoundError, which it subclasses
+            if status := server_error(exc):
+                raise ZooError(f"the Hub answered {status} for {source!r} ({rev}): a fault on the server's side, "
+                               "not a lost connection. Try again later.") from None
             raise ZooError(f"{source!r} ({rev}) is not in the Hugging Face cache and the Hub cannot be reached "
                            "(HF_HUB_OFFLINE is set or there is no network). Load it once online first.") from None
         except EntryNotFoundError:
@@ -180,21 +185,40 @@ def upload_model_folder(
         raise ZooError(f"cannot push to Hub repo {repo_id!r}: the Hub cannot be reached ({reason}). Check the "
                        "network (and HF_ENDPOINT), then push again; nothing was uploaded.")
     api = HfApi(token=token)
-    try:
-        repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-        if revision not in (None, "main"):
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        commit = api.upload_folder(
-            repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
-            allow_patterns=model_files(folder), delete_patterns=STALE_WEIGHTS,
-        )
-    except HfHubHTTPError as exc:
-        raise ZooError(f"push to Hub repo {repo_id!r} failed: {_first_line(exc)}") from None
-    except Exception as exc:  # the connection dropped part way: the HTTP client's own error types
-        if not _transport_error(exc):
-            raise
-        raise ZooError(f"push to Hub repo {repo_id!r} failed: the Hub stopped answering ({exc}); push again.") from None
+    created = None  # the repo this push created, removed again if its first commit fails
+    with hub_timeouts() as seconds:
+        try:
+            if not api.repo_exists(repo_id):
+                created = repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+            if revision not in (None, "main"):
+                api.create_branch(repo_id, branch=revision, exist_ok=True)
+            commit = api.upload_folder(
+                repo_id=repo_id, folder_path=str(folder), revision=revision, commit_message=commit_message,
+                allow_patterns=model_files(folder), delete_patterns=STALE_WEIGHTS,
+            )
+        except Exception as exc:
+            if not isinstance(exc, HfHubHTTPError) and not _transport_error(exc):
+                raise
+            why = (_first_line(exc) if isinstance(exc, HfHubHTTPError)
+                   else f"the Hub did not answer within {seconds:g} s (MEDGAN_ZOO_HUB_TIMEOUT)" if _timed_out(exc)
+                   else f"the Hub stopped answering ({exc})")
+            raise ZooError(f"push to Hub repo {repo_id!r} failed: {why}; push again." + _remove(api, created)) from None
     return str(commit)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+
+
+def _remove(api: HfApi, created: str | None) -> str:
+    """Delete the repo a failed push created (it would be left empty); say what happened."""
+    if created is None:
+        return ""
+    try:
+        api.delete_repo(created)
+    except Exception as exc:  # the Hub is failing anyway: report, do not mask the first error
+        return f" The repo {created!r} it created is left empty ({_first_line(exc)}); delete it on the Hub."
+    return f" The repo {created!r} it created was removed again."
 
 
 def model_files(folder: str | Path) -> list[str]:

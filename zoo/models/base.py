@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from huggingface_hub import ModelHubMixin, hf_hub_download
+from huggingface_hub import ModelHubMixin
 from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 from torch import nn
 
 from zoo.errors import ConfigError, WeightsError, ZooError
+from zoo.hub.transport import download as hub_download
+from zoo.hub.transport import server_error
 from zoo.hub.weights import PICKLE_SUFFIXES, load_network, refuse_pickle, save_network
 
 __all__ = ["GANModel"]
@@ -263,8 +265,11 @@ def _weight_file(source: str, network: str, required: bool, **download) -> Path 
                                f"safetensors file per network (save it with pipe.save_pretrained(folder)).")
         return None
     try:
-        return Path(hf_hub_download(source, filename, **download))
-    except LocalEntryNotFoundError:  # before EntryNotFoundError, which it subclasses
+        return hub_download(source, filename, **download)
+    except LocalEntryNotFoundError as exc:  # before EntryNotFoundError, which it subclasses
+        if status := server_error(exc):
+            raise WeightsError(f"the Hub answered {status} for {filename} of {source}: a fault on the server's side, "
+                               "not a lost connection. Try again later.") from None
         if required:
             raise WeightsError(
                 f"{filename} of {source} is not in the Hugging Face cache and the Hub cannot be reached "
