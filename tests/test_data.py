@@ -155,3 +155,28 @@ def test_exif_orientation_and_pixel_limit(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDGAN_ZOO_MAX_INPUT_PIXELS", "200")
     with pytest.raises(zoo.ImageInputError, match=r"phone.jpg is 30 x 10 pixels, over the limit of 200"):
         read_image(tmp_path / "phone.jpg")
+
+
+def test_32_bit_and_float_tiffs_are_read_in_range_or_refused_not_clipped(tmp_path, capsys):
+    from zoo.cli import main
+    from zoo.data.images import read_image
+
+    ct = np.linspace(-1000, 3000, 16 * 16, dtype=np.float32).reshape(16, 16)  # Hounsfield units
+    Image.fromarray(ct, mode="F").save(tmp_path / "ct.tif")
+    with pytest.raises(zoo.ImageInputError, match=r"ct.tif: float images and arrays must hold values in \[0, 1\], "
+                                                  r"got \[-1e\+03, 3e\+03\] \(CT values"):
+        read_image(tmp_path / "ct.tif")
+    Image.fromarray((ct + 1000) / 4000, mode="F").save(tmp_path / "unit.tif")  # the same, windowed to [0, 1]
+    pixels = read_image(tmp_path / "unit.tif").pixels
+    assert abs(float(pixels.min())) < 1e-6 and abs(float(pixels.max()) - 1) < 1e-6 and len(pixels.unique()) > 200
+
+    wide = np.arange(16 * 16, dtype=np.int32).reshape(16, 16) * 400  # up to 102,000: beyond 16 bits
+    Image.fromarray(wide, mode="I").save(tmp_path / "wide.tif")
+    with pytest.raises(zoo.ImageInputError, match=r"32-bit integer image with values from 0 to 102000"):
+        read_image(tmp_path / "wide.tif")
+    Image.fromarray(wide // 2, mode="I").save(tmp_path / "fits.tif")  # within 0-65535: read as 16-bit
+    image = read_image(tmp_path / "fits.tif")
+    assert image.sixteen_bit and abs(float(image.pixels.max()) - 51000 / 65535) < 1e-6
+
+    assert main(["translate", "cyclegan-pws", str(tmp_path / "ct.tif"), "-o", str(tmp_path / "out")]) == 2
+    assert "zoo translate: error: image: " in capsys.readouterr().err  # one line, no traceback

@@ -42,13 +42,22 @@ class InputImage:
         return tuple(self.pixels.shape[-2:])
 
 
-def _from_pil(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None, bool]:
+def _from_pil(img: Image.Image, what: str = "image") -> tuple[np.ndarray, np.ndarray | None, bool]:
     """(H x W x C float array in [0, 1], alpha or None, was 16-bit)."""
     mode = img.mode
-    if mode.startswith("I;16") or mode == "I":  # 16-bit PNG / TIFF (Pillow opens some as "I")
-        return np.clip(np.asarray(img, dtype=np.float64)[..., None] / 65535.0, 0, 1), None, True
-    if mode == "F":
-        return np.clip(np.asarray(img, dtype=np.float64), 0, 1)[..., None], None, False
+    if mode.startswith("I;16"):
+        return np.asarray(img, dtype=np.float64)[..., None] / 65535.0, None, True
+    if mode == "I":  # 32-bit integers: Pillow opens some 16-bit PNGs this way, and 32-bit TIFFs
+        values = np.asarray(img, dtype=np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise ImageInputError(
+                f"{what}: a 32-bit integer image with values from {values.min()} to {values.max()}, outside the "
+                "16-bit range 0-65535 this zoo reads; window and rescale it (e.g. a CT window to 0-65535) and "
+                "save it as a 16-bit PNG, or pass the scaled values as a float array in [0, 1]."
+            )
+        return _from_array(values.astype(np.uint16), what)
+    if mode == "F":  # 32-bit floats, e.g. CT values in Hounsfield units: the same rule as float arrays
+        return _from_array(np.asarray(img, dtype=np.float64), what)
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif mode == "1":
@@ -82,11 +91,12 @@ def _from_array(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray | No
         arr = arr.astype(np.float64)
     elif np.issubdtype(arr.dtype, np.floating):
         if not np.isfinite(arr).all():
-            raise ImageInputError(f"{what}: the array holds NaN or infinite values; pass finite values in [0, 1].")
+            raise ImageInputError(f"{what}: the float values include NaN or infinity; pass finite values in [0, 1].")
         if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
             raise ImageInputError(
-                f"{what}: float arrays must hold values in [0, 1], got [{arr.min():.3g}, {arr.max():.3g}]; "
-                "rescale it, or pass uint8 (0-255) or uint16 (0-65535) data."
+                f"{what}: float images and arrays must hold values in [0, 1], got [{arr.min():.3g}, "
+                f"{arr.max():.3g}] (CT values in Hounsfield units need a window first); rescale to [0, 1], or "
+                "pass uint8 (0-255) or uint16 (0-65535) data."
             )
     else:
         raise ImageInputError(f"{what}: unsupported array dtype {arr.dtype}; "
@@ -110,7 +120,7 @@ def _from_file(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None, bo
                                       f"{cap:,}; resize it first, or set {MAX_PIXELS[0]} for images you trust.")
             img.load()
             # The orientation a camera or phone records (EXIF), as every viewer shows the photo.
-            return _from_pil(ImageOps.exif_transpose(img))
+            return _from_pil(ImageOps.exif_transpose(img), f"{what}: {path}")
     except UnidentifiedImageError:
         raise ImageInputError(
             f"{what}: {path} is not an image file Pillow can read (PNG, JPEG, TIFF, BMP ...) nor DICOM."
@@ -130,7 +140,7 @@ def read_image(image: ImageLike, what: str = "image") -> InputImage:
         else:
             arr, alpha, sixteen = _from_file(path, what)
     elif isinstance(image, Image.Image):
-        arr, alpha, sixteen = _from_pil(image)
+        arr, alpha, sixteen = _from_pil(image, what)
     elif isinstance(image, np.ndarray):
         arr, alpha, sixteen = _from_array(image, what)
     elif isinstance(image, torch.Tensor):
