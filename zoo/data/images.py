@@ -8,6 +8,7 @@ grayscale X-ray stays 16-bit; an alpha channel is carried through untouched).
 from __future__ import annotations
 
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -127,6 +128,13 @@ def _from_file(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None, bo
         ) from None
     except Image.DecompressionBombError as exc:
         raise ImageInputError(f"{what}: {path}: {exc}") from None
+    except ImageInputError:
+        raise
+    except FileNotFoundError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:  # Pillow's ways to fail on bad data
+        raise ImageInputError(f"{what}: {path} cannot be decoded ({type(exc).__name__}: {exc}); the file is "
+                              "damaged or cut short. Export or copy it again.") from None
 
 
 def read_image(image: ImageLike, what: str = "image") -> InputImage:
