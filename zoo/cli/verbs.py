@@ -31,6 +31,8 @@ EXAMPLES = {
     "push": "zoo push runs/my-dcgan --repo my-lab/dcgan-lesions --revision v1 --private",
     "train": TRAIN_EXAMPLE,
     "evaluate-augmentation": BENEFIT_EXAMPLE,
+    "demo": "zoo demo sngan-lesions cyclegan-pws eczema-remove --port 7860",
+    "study": "zoo study --db study.sqlite --model sngan-lesions --real data/ham10000/images --images 20 --seconds 3",
     "evaluate": "zoo evaluate acgan-lesions --data ../shared/data/ham10000 --holdout 0.2 --group-column lesion_id "
                 "-o reports/acgan --inception-weights pt_inception-2015-12-05-6726825d.pth",
 }
@@ -288,6 +290,39 @@ def _int8(pipe, args, how: str) -> None:
     pipe.quantize_int8(calibration, direction=how)
 
 
+def _web():
+    """zoo.web.app, or an error saying how to install Gradio."""
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        raise ValueError('the web demos need Gradio: pip install "medgan-zoo[web]"') from None
+    import zoo.web.app
+
+    return zoo.web.app
+
+
+def _cmd_demo(args) -> int:
+    web = _web()
+    demo = web.build_demo(args.models or None, device=args.device)
+    print("Not for diagnosis: research demos of generated and altered images.", file=sys.stderr)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True)
+    return 0
+
+
+def _cmd_study(args) -> int:
+    _web()
+    from zoo.web.study import StudyConfig, serve_study
+
+    config = None
+    if args.model or args.real:
+        if not (args.model and args.real):
+            raise ValueError("a new study needs both --model (the generator) and --real (a folder of real images)")
+        config = StudyConfig(model=args.model, real_folder=str(args.real), images_per_participant=args.images,
+                             seconds=args.seconds, seed=args.seed)
+    serve_study(args.db, config, host=args.host, port=args.port, share=args.share, results_key=args.results_key)
+    return 0
+
+
 def _cmd_card(args) -> int:
     from huggingface_hub import ModelCard
 
@@ -426,11 +461,38 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_arguments(p)
     p.set_defaults(func=suite.run_cli)
 
+    p = verb("demo", "Serve models in the browser (Gradio): generate, translate, paint a mask and edit. Needs the "
+                     "web extra.")
+    p.add_argument("models", nargs="*", metavar="ID", help="model ids, folders or Hub repos (default: every "
+                   "registered model)")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps ... (default: cpu)")
+    _serve_options(p)
+    p.set_defaults(func=_cmd_demo)
+
+    p = verb("study", "Run a perceptual study: participants judge real against generated images; answers kept in "
+                      "SQLite, results per participant (accuracy, F1) and a CSV export. Needs the web extra.")
+    p.add_argument("--db", required=True, type=Path, help="the study's SQLite file (created, or continued)")
+    p.add_argument("--model", help="generator id or folder (for a new study; default: the db's study)")
+    p.add_argument("--real", type=Path, help="folder of real images (for a new study)")
+    p.add_argument("--images", type=positive_int, default=20, help="images per participant, half real (default 20)")
+    p.add_argument("--seconds", type=positive_float, default=3.0, help="display time per image (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the image sets and orders (default 0)")
+    p.add_argument("--results-key", default=None, help="a passphrase the Results tab asks for, so participants cannot "
+                   "see the answer key (default: none; set one for a real study)")
+    _serve_options(p)
+    p.set_defaults(func=_cmd_study)
+
     p = sub.add_parser("train", add_help=False, help="Train a model on a folder (zoo train --help for options).",
                        description="Train a model; everything after `train` goes to zoo/train.py.")
     p.add_argument("train_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_cmd_train)
     return parser
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=positive_int, default=None, help="port (default: the first free from 7860)")
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link (default: off)")
 
 
 def _version() -> str:

@@ -1,0 +1,1 @@
+"""Web demos (Gradio): the zoo in the browser."""
