@@ -193,3 +193,30 @@ def test_32_concurrent_requests_all_succeed_with_bounded_memory(served, tmp_path
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {before:.0f} MB -> {peak:.0f} MB over 32 concurrent requests")
     assert peak - before < 1024  # the queue computes 2 at a time: no pile-up of images in memory
+
+
+@pytest.mark.slow
+def test_a_model_that_fails_to_load_is_a_message_and_the_others_serve(monkeypatch, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    from zoo.errors import WeightsError
+
+    real_load = zoo.load
+
+    def load(model_id, **kwargs):
+        if model_id == "acgan-lesions":
+            raise WeightsError("generator.safetensors of acgan-lesions is truncated; download it again")
+        return real_load(model_id, **kwargs)
+
+    monkeypatch.setattr(actions.zoo, "load", load)
+    demo = build_demo(["acgan-lesions", "cyclegan-pws"])  # the page is built although one model is broken
+    demo.launch(prevent_thread_lock=True, quiet=True, show_error=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        with pytest.raises(AppError, match="acgan-lesions is truncated; download it again"):
+            client.predict("acgan-lesions", None, 2, 0, 0, api_name="/generate")
+        skin, _ = _files(tmp_path)
+        (_, after), _ = client.predict("cyclegan-pws", "remove", handle_file(str(skin)), api_name="/translate")
+        assert Image.open(after).size == (52, 40)
+    finally:
+        demo.close()

@@ -54,6 +54,14 @@ class ModelCache:
                 self._pipes[model_id] = self._load(model_id)
             return self._pipes[model_id]
 
+    def peek(self, model_id: str):
+        """The pipeline, or None when the model cannot be loaded: the page is still built, and using
+        that model shows the loading error there (get raises it)."""
+        try:
+            return self.get(model_id)
+        except (ZooError, OSError, ValueError):
+            return None
+
     def _load(self, model_id: str):
         fast_cpu = self.device in (None, "cpu") and view_kind(model_id) != "generate"
         pipe = zoo.load(model_id, device=self.device)

@@ -84,7 +84,8 @@ def _generation_view(ids: list[str], cache: ModelCache) -> None:
     with gr.Row():
         with gr.Column(scale=1):
             model = gr.Dropdown(ids, value=ids[0], label="Model")
-            classes = {m: list(cache.get(m).class_names) for m in ids if generates_classes(cache.get(m))}
+            pipes = {m: cache.peek(m) for m in ids}
+            classes = {m: list(pipe.class_names) for m, pipe in pipes.items() if pipe and generates_classes(pipe)}
             offered = sorted({name for names in classes.values() for name in names})
             first = classes.get(ids[0], [])
             label = gr.Dropdown(offered, value=first[0] if first else None, label="Class", visible=bool(first))
@@ -140,10 +141,11 @@ def _translation_view(ids: list[str], cache: ModelCache) -> None:
         with gr.Column(scale=1):
             model = gr.Dropdown(ids, value=ids[0], label="Model")
             # Every model's names: the API checks a value against the choices the view was built with.
-            offered = sorted({name for model_id in ids for name in _directions(cache.get(model_id))})
-            first = cache.get(ids[0])
-            direction = gr.Radio(offered, value=first.default_direction, label="Direction",
-                                 visible=len(_directions(first)) > 1)
+            pipes = [pipe for pipe in map(cache.peek, ids) if pipe is not None]
+            offered = sorted({name for pipe in pipes for name in _directions(pipe)})
+            first = cache.peek(ids[0])
+            direction = gr.Radio(offered, value=getattr(first, "default_direction", None), label="Direction",
+                                 visible=first is not None and len(_directions(first)) > 1)
             # A file path: the zoo reads it, so a wrong file gets the zoo's message, not a decoder's trace.
             source = _checked(gr.Image(label="Input", type="filepath", sources=["upload", "webcam", "clipboard"]))
             run = gr.Button("Translate", variant="primary")
@@ -195,7 +197,7 @@ def _edit_view(ids: list[str], cache: ModelCache) -> None:
             canvas = _checked(gr.ImageEditor(label="Image: paint the area to edit", type="filepath",
                                     brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
                                     layers=False, sources=["upload", "webcam", "clipboard"]))
-            mode = gr.Radio(["remove", "add"], value=_mode(cache.get(ids[0])), label="Mode")
+            mode = gr.Radio(["remove", "add"], value=_mode(cache.peek(ids[0])), label="Mode")
             grow = gr.Slider(0, 16, value=0, step=1, label="Grow mask (pixels)")
             run = gr.Button("Edit", variant="primary")
         with gr.Column(scale=2):
