@@ -1,6 +1,6 @@
 """Does a class-conditional GAN make images of the class asked for? Ask an independent classifier.
 
-    python bench/class_fidelity.py acgan-lesions --data ../shared/data/ham10000 --group-column lesion_id
+    python bench/class_fidelity.py acgan-lesions --data data/ham10000 --group-column lesion_id
 
 Trains the small CNN of `zoo evaluate-augmentation` on the real training part only (classic
 augmentation, rare classes topped up by repeats to --minority-target, its best condition), prints

@@ -1,6 +1,6 @@
 """Sliced Wasserstein distance between a model's samples and held-out real images (pixel space).
 
-    python bench/heldout_swd.py sngan-lesions --data ../shared/data/ham10000 --group-column lesion_id
+    python bench/heldout_swd.py sngan-lesions --data data/ham10000 --group-column lesion_id
 
 The held-out part is the one `zoo train --holdout 0.1 --group-column lesion_id --split-seed 0` keeps
 out (pass the same --holdout), so a model trained that way is scored on images it never saw. A

@@ -5,12 +5,12 @@
     python bench/i2i_optimizations.py train --model a --repeats 5 --steps 2
     python bench/i2i_optimizations.py infer --list                       # the variant names
 
-The machine is shared, so every variant is built first, then timed in rounds: each round calls
-every variant once (inference: one image; training: --steps steps), in a rotated order. The table
-shows each variant's median, its ratio to the baseline's median (time ratio for inference, rate
-ratio for training: > 1 is faster in both), the median of the per-round ratios (robust to load
-changing between rounds), the one-off setup / compile time, and for inference the largest absolute
-difference from the baseline's output (same weights).
+Other load on the machine shifts timings, so every variant is built first, then timed in rounds:
+each round calls every variant once (inference: one image; training: --steps steps), in a rotated
+order. The table shows each variant's median, its ratio to the baseline's median (time ratio for
+inference, rate ratio for training: > 1 is faster in both), the median of the per-round ratios
+(robust to load changing between rounds), the one-off setup / compile time, and for inference the
+largest absolute difference from the baseline's output (same weights).
 
 Models: c = the reference ResNet-9 generator (ngf 64) at 256 x 256; d = the reference shape at 32
 features (ngf 32, 9 blocks, transposed convs: cyclegan-pws's generator before it took resize
@@ -361,7 +361,7 @@ def training_variants(case: str):
     for name, loop in ZOO_BF16_VARIANTS.items():
         v[name] = lambda loop=loop: loop(case)
     if case == "a":
-        v["D not frozen in G step (the zoo before session 8)"] = lambda: ref_loop(NoFreezeCycleGAN())
+        v["D not frozen in G step (the zoo's earlier CycleGAN step)"] = lambda: ref_loop(NoFreezeCycleGAN())
         v["affine instance norm"] = lambda: ref_loop(build(norm="instance_affine"))
         v["reflect pad in conv"] = lambda: ref_loop(build(padding_type="conv_reflect"))
     else:

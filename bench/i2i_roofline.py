@@ -17,7 +17,8 @@ For each case it prints:
   (bfloat16 autocast and fused Adam: i2i_speed's ``bf16_fused``) and the counted operations per
   second that gives.
 * ``ceiling_it_s``: the step rate if every counted operation ran at the bfloat16 peak, and the
-  share of that peak the target step rate needs (``TARGETS``: the issue's 0.75 and 4.5 it/s).
+  share of that peak the target step rate needs (``TARGETS``: 0.75 and 4.5 it/s, 1.5x the reference
+  implementation's 0.5 and 3.0 it/s on a 2-core CPU, see bench/i2i_speed.py).
 
 A target needing more than 100 % of the convolution rate needs faster kernels than oneDNN's for
 that shape; one near or above the matrix-product rate (the best this CPU showed), a faster machine.
@@ -36,7 +37,7 @@ from i2i_speed import CASES, training_case  # bench/ is on the path when run as 
 from torch.utils.flop_counter import FlopCounterMode
 from train_speed import step_rates
 
-TARGETS = {"a": 0.75, "b": 4.5}  # 1.5x the figures for the standard implementation
+TARGETS = {"a": 0.75, "b": 4.5}  # 1.5x the standard implementation's figures on a 2-core CPU
 
 
 def median_seconds(fn, repeats: int) -> float:

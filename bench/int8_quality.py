@@ -1,7 +1,7 @@
 """How far int8 (and bfloat16) outputs of a trained translator are from its float32 outputs.
 
-    python bench/int8_quality.py --data ../shared/data/faces            # cyclegan-pws, both directions
-    python bench/int8_quality.py --data ../shared/data/faces --size 256
+    python bench/int8_quality.py --data data/faces            # cyclegan-pws, both directions
+    python bench/int8_quality.py --data data/faces --size 256
 
 Each direction is calibrated on the first --calibration faces and measured on the next --images:
 clean faces for "add"; for "remove", the same faces with a synthetic port-wine stain
@@ -45,7 +45,7 @@ def differences(out: torch.Tensor, ref: torch.Tensor) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="cyclegan-pws")
-    parser.add_argument("--data", type=Path, required=True, help="a folder of face photos (../shared/data/faces)")
+    parser.add_argument("--data", type=Path, required=True, help="a folder of face photos (data/faces)")
     parser.add_argument("--size", type=int, default=None, help="run at this square size (default: the model's)")
     parser.add_argument("--calibration", type=int, default=16)
     parser.add_argument("--images", type=int, default=32)

@@ -20,7 +20,8 @@ junyanz/pytorch-CycleGAN-and-pix2pix, written the way that repository writes the
   backward on pooled fakes, D step. pix2pix: G forward, D step on (A, B) vs (A, fake.detach()), D frozen,
   G step on BCE + 100 L1.
 
-Cases (the shapes of issue 6; the reference's figures quoted there: a 0.5 it/s, b 3.0 it/s, c 380 ms):
+Cases (the shapes of bench/i2i_speed.py; the reference's figures on a 2-core CPU: a 0.5 it/s, b 3.0 it/s,
+c 380 ms):
 
 a  CycleGAN training, ResNet-9 (ngf 64), batch 1, 128 x 128               -> it/s
 b  pix2pix training, U-Net-128 (batch norm, dropout), 6-channel PatchGAN, batch 1, 128 x 128  -> it/s

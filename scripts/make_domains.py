@@ -1,6 +1,6 @@
 """Make the synthetic port-wine-stain (PWS) and eczema training folders from clean photos.
 
-    python scripts/make_domains.py --faces ../shared/data/faces --ph2 ../shared/data/ph2 \\
+    python scripts/make_domains.py --faces data/faces --ph2 data/ph2 \\
         --out data/synthetic --size 128 --seed 0
 
 There are no public PWS or eczema photo sets, so these domains are drawn procedurally
@@ -21,7 +21,8 @@ There are no public PWS or eczema photo sets, so these domains are drawn procedu
 
 Skin patches come from the faces' skin (inside the face ellipse) and, with --ph2, from the skin
 around PH2 lesions (no lesion pixel at all), resized to --patch-size. Every file is named
-``synthetic-*``. Same inputs and seed, same output.
+``synthetic-*``. Same inputs and seed, same output. data/faces and data/ph2 are prepared with
+``zoo data prepare faces`` and ``zoo data prepare ph2``.
 """
 
 from __future__ import annotations

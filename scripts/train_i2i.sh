@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Train the seven image-to-image ids side by side on one GPU, then measure each on its held-out part.
 #
-#   bash scripts/train_i2i.sh ../shared/data runs/i2i 6:20      # DATA_ROOT OUT MAX_TIME (per run)
+#   bash scripts/train_i2i.sh data runs/i2i 6:20      # DATA_ROOT OUT MAX_TIME (per run)
 #
-# DATA_ROOT holds faces/ and ph2/. The synthetic PWS and eczema folders are made first (seed 0).
+# DATA_ROOT holds faces/ and ph2/ (zoo data prepare faces, zoo data prepare ph2). The synthetic PWS
+# and eczema folders are made first (seed 0).
 # Each run stops at --steps or MAX_TIME, whichever comes first, and writes OUT/ID/model; the
 # figures (zoo evaluate, on the held-out part) go to OUT/ID/report/ (report.json, examples.png), and
 # the two CycleGANs' known-answer removal figures to OUT/ID/report-check/. The runs share
@@ -22,7 +23,7 @@ COMMON=(--steps 20000 --max-time "$MAX_TIME" --checkpoint-every 1000 --sample-ev
 # id | data | extra arguments
 RUNS=(
   "cyclegan-pws|$SYN/pws-unpaired|--batch-size 4"
-  "cyclegan-eczema|$SYN/eczema-unpaired|--batch-size 1"  # batch 4 was unstable for it (README, session 8)
+  "cyclegan-eczema|$SYN/eczema-unpaired|--batch-size 1"  # batch 4 did worse for it (see its model card)
   "pix2pix-pws|$SYN/pws-paired|--batch-size 4 --holdout 0.15"
   "eczema-remove|$SYN/eczema-masked|--batch-size 8 --holdout 0.1"
   "eczema-add|$SYN/eczema-masked|--batch-size 8 --holdout 0.1"

@@ -1,7 +1,7 @@
 """Train any zoo model on a folder of images.
 
-    accelerate launch zoo/train.py --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan
-    zoo train --model dcgan-lesions --data ../shared/data/ham10000 --out runs/dcgan   # the same, one process
+    accelerate launch zoo/train.py --model dcgan-lesions --data data/ham10000 --out runs/dcgan
+    zoo train --model dcgan-lesions --data data/ham10000 --out runs/dcgan   # the same, one process
 
 The same command runs on a laptop CPU, one or several GPUs or a TPU: accelerate decides (configure
 it once with `accelerate config`, or pass `accelerate launch --multi_gpu --num_processes 2 ...`).
@@ -22,7 +22,7 @@ from zoo.cli.types import decay, duration, learning_rate, positive_int
 
 __all__ = ["EXAMPLE", "build_parser", "main"]
 
-EXAMPLE = ("accelerate launch zoo/train.py --model dcgan-lesions --data ../shared/data/ham10000 "
+EXAMPLE = ("accelerate launch zoo/train.py --model dcgan-lesions --data data/ham10000 "
            "--out runs/dcgan --steps 5000 --ema 0.999 --augment translation,color --set image_size=[64,64]")
 
 

@@ -5,7 +5,7 @@ patches (no pretrained weights), FID/KID/precision/recall on Inception-v3 featur
 file, the memorization audit, translation figures, and writes them into the model card::
 
     from zoo.evaluate import evaluate
-    report = evaluate("acgan-lesions", "../shared/data/ham10000", holdout=0.2, group_column="lesion_id",
+    report = evaluate("acgan-lesions", "data/ham10000", holdout=0.2, group_column="lesion_id",
                       out="reports/acgan")
     print(report.markdown())
 
@@ -13,7 +13,7 @@ file, the memorization audit, translation figures, and writes them into the mode
 augmentation, and with synthetic minority images added, and scores each on held-out real images::
 
     from zoo.evaluate import augmentation_benefit
-    report = augmentation_benefit("../shared/data/ham10000", "acgan-lesions", heldout_list="runs/acgan/heldout.txt")
+    report = augmentation_benefit("data/ham10000", "acgan-lesions", heldout_list="runs/acgan/heldout.txt")
     print(report.markdown()); report.plot("benefit.png")
 
 The pieces are public too: ``laplacian_swd``, ``fid``, ``kid``, ``precision_recall``,

@@ -1,6 +1,6 @@
 """Does a GAN help a classifier? Train the same small CNN with and without its images, test on real ones.
 
-    zoo evaluate-augmentation --data ../shared/data/ham10000 --model acgan-lesions \\
+    zoo evaluate-augmentation --data data/ham10000 --model acgan-lesions \\
         --heldout-list runs/acgan/heldout.txt -o reports/acgan-benefit
 
 Four conditions by default, each trained from scratch for the same number of steps:
@@ -57,7 +57,7 @@ CONDITIONS = {
 }
 DEFAULT_CONDITIONS = ("real", "real+classic", "real+classic+oversampled", "real+classic+synthetic")
 DEFAULT_EPOCHS = 15  # HAM10000 at 64 x 64 on 2 CPU cores: ~60 s a run, 4 conditions x 3 seeds in ~13 min
-EXAMPLE = ("zoo evaluate-augmentation --data ../shared/data/ham10000 --model acgan-lesions "
+EXAMPLE = ("zoo evaluate-augmentation --data data/ham10000 --model acgan-lesions "
            "--heldout-list runs/acgan/heldout.txt -o reports/acgan-benefit")
 
 
