@@ -126,10 +126,13 @@ def test_every_option_has_help():
     from zoo.cli.train import build_parser as train_parser
     from zoo.cli.verbs import build_parser
 
-    parsers = [train_parser()]
-    for action in build_parser()._actions:
-        if action.choices and isinstance(action.choices, dict):
-            parsers += [p for name, p in action.choices.items() if name != "train"]
+    parsers, pending = [train_parser()], [build_parser()]
+    while pending:  # every verb, and the verbs of verbs (zoo data prepare)
+        for action in pending.pop()._actions:
+            if action.choices and isinstance(action.choices, dict):
+                found = [p for name, p in action.choices.items() if name != "train"]
+                parsers += found
+                pending += found
     missing = [f"{p.prog} {'/'.join(a.option_strings) or a.dest}" for p in parsers for a in p._actions
                if not a.help and a.dest not in ("help",)]
     assert not missing, f"options without help: {missing}"
@@ -174,9 +177,10 @@ def test_a_fresh_install_runs_every_door(lesion_folder, tmp_path):
 
 
 def _readme_block(marker: str) -> str:
+    """The Python block of the README or the docs that holds ``marker``."""
     import re
 
-    text = (ROOT / "README.md").read_text()
+    text = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))])
     return next(block for block in re.findall(r"```python\n(.*?)```", text, re.S) if marker in block)
 
 

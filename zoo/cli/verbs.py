@@ -33,7 +33,7 @@ EXAMPLES = {
     "evaluate-augmentation": BENEFIT_EXAMPLE,
     "demo": "zoo demo sngan-lesions cyclegan-pws eczema-remove --port 7860",
     "study": "zoo study --db study.sqlite --model sngan-lesions --real data/ham10000/images --images 20 --seconds 3",
-    "evaluate": "zoo evaluate acgan-lesions --data ../shared/data/ham10000 --holdout 0.2 --group-column lesion_id "
+    "evaluate": "zoo evaluate acgan-lesions --data data/ham10000 --holdout 0.2 --group-column lesion_id "
                 "-o reports/acgan --inception-weights pt_inception-2015-12-05-6726825d.pth",
 }
 
@@ -481,6 +481,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "see the answer key (default: none; set one for a real study)")
     _serve_options(p)
     p.set_defaults(func=_cmd_study)
+
+    from zoo.cli.data import add_data_parser
+
+    add_data_parser(sub)
 
     p = sub.add_parser("train", add_help=False, help="Train a model on a folder (zoo train --help for options).",
                        description="Train a model; everything after `train` goes to zoo/train.py.")
