@@ -180,3 +180,43 @@ def test_a_full_disk_is_named_and_the_last_checkpoint_stays(base, tmp_path, caps
     err = capsys.readouterr().err
     assert "no space left on the device writing the checkpoint" in err and "step-0000001 is intact" in err
     assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-0000001"]  # no half-written folder
+
+
+def test_a_warmup_cosine_schedule_is_followed_and_resumes_exactly(tmp_path):
+    """diffusers' schedule drives every optimiser; a checkpoint carries its place, so 3 + 3 steps
+    end where 6 straight steps do, bit for bit."""
+    import math
+
+    def trainer():
+        torch.manual_seed(0)
+        model = zoo.create("dcgan-lesions", image_size=8)
+        return Trainer(model, _data(), batch_size=4, lr=1e-3, accelerator=None, progress=False,
+                       lr_scheduler="cosine", lr_warmup_steps=2, total_steps=6)
+
+    straight = trainer()
+    rates = []
+    for _ in straight.steps(6):
+        rates.append(straight.optimizers["generator"].param_groups[0]["lr"])
+    expected = [1e-3 * (s / 2 if s < 2 else 0.5 * (1 + math.cos(math.pi * (s - 2) / 4))) for s in range(1, 7)]
+    assert rates == pytest.approx(expected)  # linear warm-up over 2 steps, then a cosine to 0 at step 6
+
+    first = trainer()
+    list(first.steps(3))
+    checkpoint = first.save_checkpoint(tmp_path / "checkpoints")
+    second = trainer()
+    second.load_checkpoint(checkpoint)
+    list(second.steps(6))
+    with second.unwrapped() as a, straight.unwrapped() as b:
+        assert all(torch.equal(x, y) for x, y in zip(a.generator.state_dict().values(),
+                                                      b.generator.state_dict().values()))
+    assert second.optimizers["generator"].param_groups[0]["lr"] == pytest.approx(rates[-1])
+
+
+def test_a_schedule_is_part_of_the_run_and_checked_on_resume(base, tmp_path, capsys):
+    assert main([*base, "--steps", "2", "--lr-scheduler", "cosine", "--lr-warmup-steps", "1"]) == 0
+    assert main([*base, "--steps", "3", "--resume", "latest"]) == 2
+    assert "--lr-scheduler" in capsys.readouterr().err
+    schedule = ["--lr-scheduler", "cosine", "--lr-warmup-steps", "1"]
+    assert main([*base, "--steps", "3", "--resume", "latest", *schedule]) == 0
+    with pytest.raises(SystemExit):
+        main([*base, "--steps", "1", "--lr-scheduler", "sideways"])

@@ -264,7 +264,7 @@ def test_resume_with_another_setup_and_bad_options_are_clear_errors(lesion_folde
     assert main(base) == 2  # the folder holds a run: not silently overwritten
     assert "--resume latest" in capsys.readouterr().err
     assert main([*base, "--steps", "3", "--resume", "latest", "--set", "g_features=16"]) == 2
-    assert "resume with the same --set overrides and --ema" in capsys.readouterr().err
+    assert "resume with the same --set overrides, --ema" in capsys.readouterr().err
     assert main([*base, "--steps", "3", "--resume", "latest"]) == 0  # the same setup resumes
     for bad in (["--batch-size", "0"], ["--ema", "1.5"], ["--keep", "0"]):
         with pytest.raises(SystemExit) as exit_:

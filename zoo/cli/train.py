@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="global batch, split over processes (default 32)")
     parser.add_argument("--lr", type=learning_rate, default=None,
                         help="learning rate in (0, 1] (default: the family's)")
+    parser.add_argument("--lr-scheduler", default="constant",
+                        choices=["constant", "linear", "cosine", "cosine_with_restarts", "polynomial"],
+                        help="learning-rate schedule over --steps, from diffusers (default: constant)")
+    parser.add_argument("--lr-warmup-steps", type=int, default=0, metavar="N",
+                        help="linear warm-up of the learning rate over the first N steps (default: 0, none)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the initial weights, data order, latents and augmentation (default 0)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

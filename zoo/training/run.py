@@ -19,7 +19,7 @@ __all__ = ["run", "reproducible_command", "run_folder_lock", "OPTION_FLAGS"]
 
 # Trainer options as zoo train spells them (for messages about a resumed run).
 OPTION_FLAGS = {"seed": "--seed", "batch_size": "--batch-size", "lr": "--lr", "augment": "--augment",
-                "ema_decay": "--ema"}
+                "ema_decay": "--ema", "lr_scheduler": "--lr-scheduler", "lr_warmup_steps": "--lr-warmup-steps"}
 
 
 def _log_with(choice: str):
@@ -224,7 +224,8 @@ def _run(args: argparse.Namespace, command: str, out: Path) -> Path:
     trainer = Trainer(model, data, batch_size=args.batch_size, lr=args.lr, seed=args.seed, ema_decay=args.ema,
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
                       balance_classes=args.balance_classes, monitor=monitor,
-                      optimizer_options={"fused": True} if args.fused_adam else None)
+                      optimizer_options={"fused": True} if args.fused_adam else None,
+                      lr_scheduler=args.lr_scheduler, lr_warmup_steps=args.lr_warmup_steps, total_steps=args.steps)
     changed: dict = {}
     if args.resume:
         if args.resume == "latest":

@@ -161,6 +161,9 @@ class Trainer:
         optimizer_options: dict | None = None,
         balance_classes: bool | None = None,
         monitor: Callable[["Trainer", int], object] | None = None,
+        lr_scheduler: str = "constant",
+        lr_warmup_steps: int = 0,
+        total_steps: int | None = None,
     ):
         """``monitor(trainer, step)`` is called on the main process only, at the first step and after
         each step (e.g. :class:`DiscriminatorMonitor`); it must do no collective operation, which
@@ -228,6 +231,10 @@ class Trainer:
         acc.register_for_checkpointing(self.state)
         self.ema: dict[str, nn.Module] = {}  # an exponential moving average of each inference network
         if ema_decay:
+            # Not diffusers' EMAModel, although its warm-up rule is the same: it averages parameters
+            # only, and the zoo's generators carry batch-norm running statistics that must be averaged
+            # with their weights (use_buffers=True), or the exported generator would pair averaged
+            # weights with the last step's statistics.
             from torch.optim.swa_utils import AveragedModel
 
             for name in model.inference_networks:
@@ -236,6 +243,39 @@ class Trainer:
                 acc.register_for_checkpointing(self.ema[name])
         for part in model.training_state().values():  # last: older checkpoints keep their file numbers
             acc.register_for_checkpointing(part)
+        self.schedulers = self._schedulers(lr_scheduler, lr_warmup_steps, total_steps)
+        if self.schedulers:  # recorded only when used: a run without schedules compares as before
+            self.state.setup["options"].update(lr_scheduler=lr_scheduler, lr_warmup_steps=lr_warmup_steps)
+
+    def _schedulers(self, name: str, warmup: int, total: int | None) -> list:
+        """One learning-rate schedule per optimiser, from diffusers (``get_scheduler``: constant,
+        linear, cosine, ... with ``warmup`` steps of linear warm-up), stepped once per training step.
+
+        They are not passed to ``accelerator.prepare``: accelerate's wrapper steps a schedule once per
+        process, which would make N processes follow another schedule than one. Registered for
+        checkpointing instead, so a resumed run continues the schedule where it stopped."""
+        if name == "constant" and not warmup:
+            return []
+        if warmup < 0:
+            raise ValueError(f"lr_warmup_steps must be >= 0, got {warmup}")
+        try:
+            from diffusers.optimization import SchedulerType, get_scheduler
+        except ImportError as err:
+            raise ImportError('learning-rate schedules come from diffusers: pip install diffusers') from err
+        if name == "constant" and warmup:
+            name = "constant_with_warmup"
+        known = [t.value for t in SchedulerType if t.value != "piecewise_constant"]
+        if name not in known:
+            raise ValueError(f"unknown learning-rate schedule {name!r}; choose one of {known}")
+        if name not in ("constant", "constant_with_warmup") and not total:
+            raise ValueError(f"the {name!r} schedule needs the run's total steps (total_steps / --steps)")
+        schedulers = []
+        for optimizer in self.optimizers.values():
+            plain = getattr(optimizer, "optimizer", optimizer)  # accelerate's wrapper holds the torch optimiser
+            schedule = get_scheduler(name, plain, num_warmup_steps=warmup, num_training_steps=total)
+            self.accelerator.register_for_checkpointing(schedule)
+            schedulers.append(schedule)
+        return schedulers
 
     # -- data and randomness -----------------------------------------------------------------
     def _global_indices(self, draw: int) -> torch.Tensor:
@@ -361,6 +401,8 @@ class Trainer:
                     self._check_weights(step)
                 for name, average in self.ema.items():
                     average.update_parameters(acc.unwrap_model(self.wrapped[name]))
+                for schedule in self.schedulers:
+                    schedule.step()
                 self.state.step += 1
                 self.state.history.append(logs)
                 self._observe()
@@ -446,7 +488,7 @@ class Trainer:
             self.accelerator.load_state(str(path))
         except (RuntimeError, ValueError, KeyError) as exc:
             raise ZooError(f"{path} does not fit this run ({type(exc).__name__}: {exc}); resume with the same "
-                           "--set overrides and --ema as the run that wrote it") from None
+                           "--set overrides, --ema and --lr-scheduler as the run that wrote it") from None
         loaded = self.state.loaded_setup
         if loaded is None:
             return {}
@@ -457,9 +499,17 @@ class Trainer:
         then, now = loaded.get("options"), self.state.setup["options"]
         if then is None:  # written before options were recorded: nothing to compare
             return {}
-        changed = {k: (then.get(k), v) for k, v in now.items() if then.get(k) != v}
+        # Options a checkpoint does not record (written before they existed, or a schedule unused) are
+        # compared with their defaults.
+        defaults = {"lr_scheduler": "constant", "lr_warmup_steps": 0}
+        keys = set(then) | set(now)
+        changed = {k: (then.get(k, defaults.get(k)), now.get(k, defaults.get(k))) for k in sorted(keys)
+                   if then.get(k, defaults.get(k)) != now.get(k, defaults.get(k))}
         if changed and not override:
             raise ResumeMismatch(Path(path), changed)
+        if self.schedulers and {"lr_scheduler", "lr_warmup_steps", "lr"} & set(changed):
+            raise ZooError("a resumed run cannot change its learning-rate schedule (the schedule's state comes "
+                           "from the checkpoint); start a new run for another schedule")
         if "lr" in changed:  # the optimizers' state came from the checkpoint; its rate must not
             for opt, lrs in zip(self.optimizers.values(), fresh_lrs):
                 for group, lr in zip(opt.param_groups, lrs):
