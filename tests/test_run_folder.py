@@ -220,3 +220,27 @@ def test_a_schedule_is_part_of_the_run_and_checked_on_resume(base, tmp_path, cap
     assert main([*base, "--steps", "3", "--resume", "latest", *schedule]) == 0
     with pytest.raises(SystemExit):
         main([*base, "--steps", "1", "--lr-scheduler", "sideways"])
+
+
+def test_every_checkpoint_exports_as_a_model_the_last_equal_to_the_runs(base, tmp_path):
+    """scripts/checkpoint_models.py, for choosing a run's weights by held-out score, not by being last."""
+    import runpy
+    import sys
+
+    from test_training import ROOT
+
+    run = tmp_path / "run"
+    assert main([*base, "--steps", "3", "--ema", "0.9", "--holdout", "0.25"]) == 0
+    argv = sys.argv
+    sys.argv = ["checkpoint_models.py", str(run)]
+    try:
+        runpy.run_path(str(ROOT / "scripts" / "checkpoint_models.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+    exported = sorted((run / "checkpoint-models").iterdir())
+    assert [p.name for p in exported] == ["step-0000001", "step-0000002", "step-0000003"]
+    last, final = load_file(exported[-1] / "generator.safetensors"), load_file(run / "model" / "generator.safetensors")
+    assert last.keys() == final.keys() and all(torch.equal(last[k], final[k]) for k in last)
+    first = load_file(exported[0] / "generator.safetensors")
+    assert any(not torch.equal(first[k], final[k]) for k in first)  # an earlier step: other weights
+    assert zoo.load(exported[0]).model.training_split == zoo.load(run / "model").model.training_split
