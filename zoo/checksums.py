@@ -8,9 +8,10 @@ from pathlib import Path
 __all__ = ["file_digest"]
 
 
-def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
-    """The hex digest of the file at ``path`` (``algorithm``: any hashlib name)."""
-    digest = hashlib.new(algorithm)
+def file_digest(path: str | Path, algorithm: str = "sha256", prefix: bytes = b"") -> str:
+    """The hex digest of ``prefix`` followed by the file at ``path`` (``algorithm``: any hashlib name;
+    a git blob id is SHA-1 with the prefix ``b"blob <size>\\0"``)."""
+    digest = hashlib.new(algorithm, prefix)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)

@@ -13,7 +13,6 @@ every downloaded weight file checked against the checksum the Hub gave for it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -85,11 +84,7 @@ def verify_download(path: str | Path, what: str) -> Path:
     if len(name) == 64:
         actual = file_digest(blob, "sha256")
     else:  # a git blob id: SHA-1 of "blob <size>\0" + content
-        digest = hashlib.sha1(b"blob %d\0" % blob.stat().st_size)
-        with open(blob, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        actual = digest.hexdigest()
+        actual = file_digest(blob, "sha1", prefix=b"blob %d\0" % blob.stat().st_size)
     if actual != name:
         raise WeightsError(f"{what} does not match the checksum the Hub gave for it (the cached copy {blob} is "
                            "damaged or was changed): delete that file, or load with force_download=True")
