@@ -21,7 +21,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from zoo.data.dicom import from_dicom, is_dicom_dataset, is_dicom_file, read_dicom
 from zoo.errors import ImageInputError
 
-__all__ = ["ImageLike", "InputImage", "read_image", "read_mask", "match_channels", "resize", "to_model", "to_pil"]
+__all__ = ["ImageLike", "InputImage", "check_pixel_count", "read_image", "read_mask", "match_channels", "resize",
+           "to_model", "to_pil"]
 
 # A pydicom.Dataset is accepted too; it is left out here so that pydicom stays an optional extra.
 ImageLike = Union[str, Path, Image.Image, np.ndarray, torch.Tensor]
@@ -112,13 +113,18 @@ MAX_PIXELS = ("MEDGAN_ZOO_MAX_INPUT_PIXELS", 50_000_000)
 pixels, 8.5 GB once in floats. Raise it with the environment variable for images you trust."""
 
 
-def _from_file(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None, bool]:
+def check_pixel_count(img: Image.Image, subject: str) -> None:
+    """Refuse ``img`` (opened, not yet decoded) when it has more pixels than :data:`MAX_PIXELS` allows."""
     cap = int(os.environ.get(MAX_PIXELS[0], MAX_PIXELS[1]))
+    if img.width * img.height > cap:
+        raise ImageInputError(f"{subject} is {img.width} x {img.height} pixels, over the limit of {cap:,}; "
+                              f"resize it first, or set {MAX_PIXELS[0]} for images you trust.")
+
+
+def _from_file(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None, bool]:
     try:
         with Image.open(path) as img:
-            if img.width * img.height > cap:
-                raise ImageInputError(f"{what}: {path} is {img.width} x {img.height} pixels, over the limit of "
-                                      f"{cap:,}; resize it first, or set {MAX_PIXELS[0]} for images you trust.")
+            check_pixel_count(img, f"{what}: {path}")
             img.load()
             # The orientation a camera or phone records (EXIF), as every viewer shows the photo.
             return _from_pil(ImageOps.exif_transpose(img), f"{what}: {path}")

@@ -5,7 +5,6 @@ these to components, so they are tested as plain functions."""
 from __future__ import annotations
 
 import io
-import os
 import tempfile
 import threading
 import zipfile
@@ -16,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 import zoo
+from zoo.data.images import check_pixel_count
 from zoo.errors import ImageInputError, ZooError
 from zoo.registry import get_registry
 
@@ -137,14 +137,9 @@ def latent_walk(pipe, seed_a: int, seed_b: int, steps: int, truncation: float | 
 
 def _open(path: str | Path) -> Image.Image:
     """An uploaded file as a PIL image, refused with a clear message when it is not one or is too large."""
-    from zoo.data.images import MAX_PIXELS
-
-    cap = int(os.environ.get(MAX_PIXELS[0], MAX_PIXELS[1]))
     try:
         image = Image.open(path)
-        if image.width * image.height > cap:
-            raise ImageInputError(f"the upload is {image.width} x {image.height} pixels, over the limit of {cap:,} "
-                                  f"({MAX_PIXELS[0]}); send a smaller image")
+        check_pixel_count(image, "the upload")
         image.load()
     except ImageInputError:
         raise
