@@ -19,8 +19,8 @@ from zoo.data.images import check_pixel_count
 from zoo.errors import ImageInputError, ZooError
 from zoo.registry import get_registry
 
-__all__ = ["DEMO_MAX_SIDE", "NOT_FOR_DIAGNOSIS", "ModelCache", "Generated", "view_kind", "fit_for_demo", "generate",
-           "latent_walk", "translate", "edit", "mask_from_editor", "card_markdown"]
+__all__ = ["DEMO_MAX_SIDE", "NOT_FOR_DIAGNOSIS", "VIEW_OF_INPUTS", "ModelCache", "Generated", "view_kind",
+           "fit_for_demo", "generate", "latent_walk", "translate", "edit", "mask_from_editor", "card_markdown"]
 
 DEMO_MAX_SIDE = 2048
 """Uploads larger than this (pixels a side) are scaled down first, so one photo cannot take the
@@ -30,11 +30,13 @@ NOT_FOR_DIAGNOSIS = ("**Not for diagnosis.** These models are research tools: th
                      "altered, and must not be used to diagnose, treat or reassure anyone.")
 
 
+VIEW_OF_INPUTS = {"noise": "generate", "image": "translate", "image+mask": "edit"}
+"""The view each kind of task input asks for: a third-party task gets the right view without being named."""
+
+
 def view_kind(model_id: str) -> str:
-    """'generate', 'translate' or 'edit': the view a model's task asks for (its inputs kind), so a
-    third-party task gets the right view without naming it here."""
-    task = get_registry().task(zoo.info(model_id).model_class.task)
-    return {"noise": "generate", "image": "translate", "image+mask": "edit"}[task.inputs]
+    """'generate', 'translate' or 'edit': the view a registered model's task asks for (its inputs kind)."""
+    return VIEW_OF_INPUTS[get_registry().task(zoo.info(model_id).model_class.task).inputs]
 
 
 class ModelCache:

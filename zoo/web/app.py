@@ -12,6 +12,7 @@ from zoo.errors import UnknownModelError, ZooError
 from zoo.registry import generates_classes, task_of
 from zoo.web.actions import (
     NOT_FOR_DIAGNOSIS,
+    VIEW_OF_INPUTS,
     ModelCache,
     card_markdown,
     edit,
@@ -68,7 +69,7 @@ def _kind(model_id: str, cache: ModelCache) -> str:
         task = task_of(cache.get(model_id))
         if task is None:
             raise
-        return {"noise": "generate", "image": "translate", "image+mask": "edit"}[task.inputs]
+        return VIEW_OF_INPUTS[task.inputs]
 
 
 def _directions(pipe) -> list[str]:
