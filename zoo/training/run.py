@@ -90,10 +90,11 @@ def run_folder_lock(out: Path):
         lock.release()
 
 
-def _history(out: Path, command: str, step: int, changed: dict) -> tuple[list[dict], str]:
-    """run.json's segments with this one added, and command.txt's text: the newest command, or every
-    segment's command when options were changed on resume (then no single command reproduces the run)."""
-    segments = [s for s in _recorded_settings(out).get("segments", []) if s["from_step"] < step] if step else []
+def _history(recorded: dict, command: str, step: int, changed: dict) -> tuple[list[dict], str]:
+    """run.json's segments (``recorded``) with this one added, and command.txt's text: the newest
+    command, or every segment's command when options were changed on resume (then no single command
+    reproduces the run)."""
+    segments = [s for s in recorded.get("segments", []) if s["from_step"] < step] if step else []
     segments.append({"from_step": step, "command": command,
                      **({"changed": {OPTION_FLAGS[k]: v for k, v in changed.items()}} if changed else {})})
     if not any("changed" in s for s in segments):
@@ -260,7 +261,7 @@ def _run(args: argparse.Namespace, command: str, out: Path) -> Path:
                 monitor.restore(json.loads((out / "d_overfit.json").read_text())["history"], trainer.state.step)
     if accelerator.is_main_process:
         (out / "samples").mkdir(parents=True, exist_ok=True)
-        segments, command = _history(out, command, trainer.state.step, changed)
+        segments, command = _history(recorded, command, trainer.state.step, changed)
         (out / "command.txt").write_text(command + "\n")
         settings = {"command": command, "mixed_precision": accelerator.mixed_precision,
                     "num_processes": accelerator.num_processes, "segments": segments}
