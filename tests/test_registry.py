@@ -110,7 +110,7 @@ def test_block_env_var_blocks_named_plugins(monkeypatch):
 
 
 def test_filters_and_patterns(toys):
-    assert zoo.list_models("*lesions") == ["acgan-lesions", "dcgan-lesions", "sngan-lesions"]
+    assert zoo.list_models("*lesions") == ["acgan-lesions", "dcgan-lesions", "ddpm-lesions", "sngan-lesions"]
     assert zoo.list_models("lesion-*") == ["lesion-add", "lesion-remove"]
     assert zoo.list_models(task="masked-edit", plugin="toy") == ["toy-edit"]
     assert zoo.list_models("toy-*", family="toy-c*") == ["toy-conditional"]

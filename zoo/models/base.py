@@ -36,6 +36,9 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
     task: ClassVar[str] = ""
     inference_networks: ClassVar[tuple[str, ...]] = ("generator",)
     """Networks a pipeline needs; the others (discriminators) are optional in a saved model."""
+    adversarial: ClassVar[bool] = True
+    """False for a family trained without a discriminator (a diffusion model): nothing to watch with
+    ``zoo train --d-overfit-every``."""
     batches_per_step: ClassVar[int] = 1
     """Real batches one ``training_step`` consumes (e.g. 5 for WGAN-GP's critic steps)."""
 
@@ -92,6 +95,11 @@ class GANModel(nn.Module, ModelHubMixin, library_name="medgan-zoo", tags=["gan",
         """The networks ``save_pretrained`` writes: never one that was absent when loaded and never trained."""
         names = self.inference_networks if inference_only else tuple(self.networks())
         return [n for n in names if n not in self.absent_networks]
+
+    def sampling_options(self) -> dict[str, Any]:
+        """The keyword options ``generate`` takes besides latents and labels, with their defaults
+        (a diffusion model's ``num_inference_steps``); the generation pipelines pass them through."""
+        return {}
 
     @property
     def image_size(self) -> tuple[int, int]:

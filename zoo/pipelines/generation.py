@@ -15,18 +15,33 @@ __all__ = ["GenerationPipeline", "UnconditionalPipeline", "ClassConditionalPipel
 
 
 class GenerationPipeline(Pipeline):
-    """Latents (and labels) in batches -> one N x C x H x W output."""
+    """Latents (and labels) in batches -> one N x C x H x W output.
+
+    ``**sampling`` are the family's own sampling options (``model.sampling_options()`` lists them
+    with their defaults), e.g. ``num_inference_steps`` of a diffusion model; a GAN has none.
+    """
+
+    def check_sampling(self, sampling: dict) -> dict:
+        """``sampling`` if every key is one of the model's sampling options, else a TypeError naming them."""
+        known = self.model.sampling_options()
+        unknown = sorted(set(sampling) - set(known))
+        if unknown:
+            has = f"its options are {sorted(known)}" if known else "it takes none"
+            name = self.model.model_id or self.model.family
+            raise TypeError(f"{name} has no sampling option {', '.join(unknown)}: {has}")
+        return sampling
 
     @torch.no_grad()
     def from_latents(self, z: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 64,
-                     progress: bool | None = None) -> ImageOutput:
+                     progress: bool | None = None, **sampling) -> ImageOutput:
         """The images of latents ``z`` (N x latent_dim; with ``labels``, N class indices), in batches."""
         batch_size = whole_number("batch_size", batch_size)
+        sampling = self.check_sampling(sampling)
         parts = []
         for start in self._progress(range(0, len(z), batch_size), "batch", progress):
             chunk = slice(start, start + batch_size)
             extra = () if labels is None else (labels[chunk].to(self.device),)
-            parts.append(to_unit(self.model.generate(z[chunk].to(self.device, self.model.dtype), *extra)))
+            parts.append(to_unit(self.model.generate(z[chunk].to(self.device, self.model.dtype), *extra, **sampling)))
         pixels = torch.cat(parts)
         return ImageOutput([to_pil(p) for p in pixels], pixels)
 
@@ -35,14 +50,18 @@ class UnconditionalPipeline(GenerationPipeline):
 
     def __call__(
         self, num_images: int = 16, seed: int | None = 0, truncation: float | None = None,
-        batch_size: int = 64, progress: bool | None = None,
+        batch_size: int = 64, progress: bool | None = None, **sampling,
     ) -> ImageOutput:
-        """``num_images`` samples; the same ``seed`` gives the same images on any device and batch size."""
+        """``num_images`` samples; the same ``seed`` gives the same images on any device and batch size.
+
+        ``**sampling``: the family's sampling options, e.g. ``num_inference_steps=25`` of ``ddpm-lesions``.
+        """
         z = self.model.sample_latents(whole_number("num_images", num_images), seeded_generator(seed), truncation)
-        return self.from_latents(z, None, batch_size, progress)
+        return self.from_latents(z, None, batch_size, progress, **sampling)
 
     def interpolate(
         self, seed_a: int = 0, seed_b: int = 1, steps: int = 8, truncation: float | None = None, mode: str = "slerp",
+        **sampling,
     ) -> ImageOutput:
         """``steps`` images on a path between the latents of two seeds; the ends are those seeds' samples.
 
@@ -55,7 +74,7 @@ class UnconditionalPipeline(GenerationPipeline):
         b = self.model.sample_latents(1, seeded_generator(seed_b), truncation)
         t = torch.linspace(0, 1, whole_number("steps", steps))[:, None]
         z = slerp(a, b, t) if mode == "slerp" else torch.lerp(a, b, t)  # torch.lerp is exact at t = 0 and 1
-        return self.from_latents(z, None, batch_size=64, progress=False)
+        return self.from_latents(z, None, batch_size=64, progress=False, **sampling)
 
 
 class ClassConditionalPipeline(GenerationPipeline):
@@ -86,10 +105,11 @@ class ClassConditionalPipeline(GenerationPipeline):
 
     def __call__(
         self, num_images: int = 16, labels: Sequence[str | int] | str | int | None = None, seed: int | None = 0,
-        truncation: float | None = None, batch_size: int = 64, progress: bool | None = None,
+        truncation: float | None = None, batch_size: int = 64, progress: bool | None = None, **sampling,
     ) -> ImageOutput:
-        """``labels`` are class names or indices, cycled to ``num_images``; None spreads over all classes."""
+        """``labels`` are class names or indices, cycled to ``num_images``; None spreads over all classes.
+        ``**sampling``: the family's sampling options (``model.sampling_options()``)."""
         n = whole_number("num_images", num_images)
         z = self.model.sample_latents(n, seeded_generator(seed), truncation)
-        return self.from_latents(z, self.label_ids(labels, n), batch_size, progress)
+        return self.from_latents(z, self.label_ids(labels, n), batch_size, progress, **sampling)
 

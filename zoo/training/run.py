@@ -136,11 +136,15 @@ def _shown(value) -> str:
 
 def run(args: argparse.Namespace, command: str) -> Path:
     """Train as ``args`` say; returns the exported model folder."""
+    import zoo
     from zoo.errors import ZooError
 
     if args.d_overfit_every and not args.holdout:  # before any slow work
         raise ZooError("--d-overfit-every compares D on training and held-out images: add --holdout, e.g. "
                        "--holdout 0.1 (with --group-column lesion_id where shots of one lesion must stay together)")
+    if args.d_overfit_every and not zoo.info(args.model).model_class.adversarial:
+        raise ZooError(f"--d-overfit-every watches a discriminator, and {args.model} is trained without one "
+                       "(a diffusion model): leave the option out")
     out: Path = args.out
     with run_folder_lock(out):
         return _run(args, command, out)
