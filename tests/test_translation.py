@@ -3,6 +3,7 @@ pix2pix beats copying its input."""
 
 import pytest
 import torch
+from conftest import tiny
 
 import zoo
 from zoo.evaluate.metrics import sliced_wasserstein
@@ -147,6 +148,33 @@ def test_translation_pipelines_name_their_directions():
         pipe(image, direction="erase")
     with pytest.raises(zoo.ConfigError, match="direction_names must map names to 'AtoB' or 'BtoA'"):
         zoo.create("cyclegan-pws", direction_names={"remove": "sideways"})
+
+
+@pytest.mark.parametrize("model_id", ["cyclegan-pws", "pix2pix-pws"])
+def test_a_large_photo_keeps_its_detail_wherever_the_model_changes_nothing(model_id, monkeypatch):
+    """A 512 px photo through a 32 px translator that changes one square only: outside the square
+    (and the few pixels the resized change blurs into) the output equals the input within one grey
+    level, fine texture included; resizing the whole output instead, the old way, loses that texture."""
+    pipe = zoo.pipeline_for(tiny(model_id, image_size=32))
+
+    def brighten_one_square(x, way="AtoB"):
+        out = x.clone()
+        out[..., 8:16, 8:16] = (out[..., 8:16, 8:16] + 0.6).clamp(-1, 1)
+        return out
+
+    monkeypatch.setattr(pipe.model, "translate", brighten_one_square)
+    gen = torch.Generator().manual_seed(0)
+    photo = (0.5 + 0.25 * torch.rand(3, 512, 512, generator=gen)).clamp(0, 1)  # per-pixel texture
+    photo = (photo * 255).round() / 255  # 8-bit, as a photo file is
+    out = pipe(photo).tensors[0]
+    outside = torch.ones(512, 512, dtype=torch.bool)
+    outside[8 * 16 - 24 : 16 * 16 + 24, 8 * 16 - 24 : 16 * 16 + 24] = False  # the square, 512/32 = 16 px a model pixel
+    assert (out - photo)[:, outside].abs().max() <= 1 / 255
+    assert (out - photo)[:, 8 * 16 + 24 : 16 * 16 - 24, 8 * 16 + 24 : 16 * 16 - 24].mean() > 0.25  # the change is there
+    blurred = pipe(photo, keep_detail=False).tensors[0]
+    assert (blurred - photo)[:, outside].abs().mean() > 10 / 255  # texture averaged away
+    small = torch.rand(3, 32, 32, generator=gen)
+    assert torch.allclose(pipe(small).tensors[0], pipe(small, keep_detail=False).tensors[0], atol=1e-6)
 
 
 def test_zoo_translate_writes_each_input_at_its_own_size(tmp_path, capsys):

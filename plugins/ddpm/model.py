@@ -92,8 +92,7 @@ class DDPM(GANModel):
                           set(attention_levels), self._num_class_embeds())
 
     def _num_class_embeds(self) -> int | None:
-        names = self.config.get("class_names")
-        return len(names) if names else None
+        return None
 
     # -- noise schedule ----------------------------------------------------------------------
     def _train_schedule(self):
@@ -136,9 +135,13 @@ class DDPM(GANModel):
         h, w = self.image_size
         return sample_normal((n, self.channels * h * w), generator, truncation)
 
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The prediction one sampling step uses (a conditional family adds guidance here)."""
+        return self.predict_noise(x, t, labels)
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None,
-                 num_inference_steps: int | None = None) -> torch.Tensor:
+                 num_inference_steps: int | None = None, **denoise_options) -> torch.Tensor:
         """Images in [-1, 1] from starting noises ``z`` (N x C*H*W), denoised in ``num_inference_steps``."""
         steps = int(num_inference_steps or self.config["num_inference_steps"])
         if not 0 < steps <= self.config["num_train_timesteps"]:
@@ -146,8 +149,8 @@ class DDPM(GANModel):
         sched = self._sampler(steps)
         x = z.reshape(len(z), self.channels, *self.image_size).float()
         for t in sched.timesteps:
-            eps = self.predict_noise(x.to(self.dtype), t, labels).float()
-            x = sched.step(eps, t, x).prev_sample
+            prediction = self.denoise(x.to(self.dtype), t, labels, **denoise_options).float()
+            x = sched.step(prediction, t, x).prev_sample
         return x.clamp(-1, 1).to(self.dtype)
 
     # -- training ----------------------------------------------------------------------------
@@ -187,7 +190,15 @@ class DDPM(GANModel):
 
 
 class ClassConditionalDDPM(DDPM):
-    """:class:`DDPM` with a class embedding added to the timestep embedding (diffusers' ``num_class_embeds``)."""
+    """:class:`DDPM` with a class embedding added to the timestep embedding (diffusers' ``num_class_embeds``),
+    sampled with classifier-free guidance (Ho & Salimans, 2022).
+
+    In training, each label is replaced by a "no class" embedding with probability ``label_dropout``,
+    so one network learns both the class-conditional and the unconditional prediction; a sampling
+    step then extrapolates from the second past the first by ``guidance_scale`` (1: no guidance,
+    larger: samples more typical of their class, less varied). ``guidance_scale`` is also a
+    pipeline argument: ``pipe(labels=["mel"], guidance_scale=3.0)``.
+    """
 
     task: ClassVar[str] = "class-conditional"
 
@@ -205,14 +216,43 @@ class ClassConditionalDDPM(DDPM):
         prediction_type: str = "v_prediction",
         sampler: str = "dpmsolver++",
         num_inference_steps: int = 25,
+        label_dropout: float = 0.1,
+        guidance_scale: float = 2.0,
     ):
         if not class_names:
             raise ValueError("class_names is empty; a class-conditional model needs at least one class")
+        if not 0 <= label_dropout < 1:
+            raise ValueError(f"label_dropout must be in [0, 1), got {label_dropout}")
         super().__init__(image_size, channels, patch_size, block_out_channels, layers_per_block, attention_levels,
                          num_train_timesteps, beta_schedule, prediction_type, sampler, num_inference_steps)
 
+    def _num_class_embeds(self) -> int | None:
+        return len(self.config["class_names"]) + 1  # the last index: "no class", for guidance
+
+    def sampling_options(self) -> dict[str, Any]:
+        return {**super().sampling_options(), "guidance_scale": float(self.config["guidance_scale"])}
+
+    def diffusion_loss(self, real: torch.Tensor, ctx, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if labels is None:
+            raise ValueError("a class-conditional model trains on labelled images")
+        # Drawn from the trainer's per-step stream like the noise: resumes and N processes agree.
+        drop = torch.special.ndtr(ctx.noise(len(labels), 1).float().squeeze(1)) < self.config["label_dropout"]
+        labels = torch.where(drop.to(labels.device), len(self.config["class_names"]), labels)
+        return super().diffusion_loss(real, ctx, labels)
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None = None,
+                guidance_scale: float | None = None) -> torch.Tensor:
+        scale = float(self.config["guidance_scale"] if guidance_scale is None else guidance_scale)
+        if scale == 1.0:
+            return self.predict_noise(x, t, labels)
+        unconditional = torch.full_like(labels, len(self.config["class_names"]))
+        cond, uncond = self.predict_noise(torch.cat([x, x]), t, torch.cat([labels, unconditional])).chunk(2)
+        return uncond + scale * (cond - uncond)
+
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None,
-                 num_inference_steps: int | None = None) -> torch.Tensor:
+                 num_inference_steps: int | None = None, guidance_scale: float | None = None) -> torch.Tensor:
         if labels is None:
             raise ValueError("a class-conditional model needs one class label per latent")
-        return super().generate(z, labels, num_inference_steps)
+        if guidance_scale is not None and guidance_scale < 0:
+            raise ValueError(f"guidance_scale must be >= 0 (1: no guidance), got {guidance_scale}")
+        return super().generate(z, labels, num_inference_steps, guidance_scale=guidance_scale)

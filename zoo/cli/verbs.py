@@ -106,6 +106,7 @@ def _cmd_generate(args) -> int:
         if value and not conditional:
             raise ValueError(f"{flag} needs a class-conditional model; {args.model} is {_a(pipe.task)} model")
     n = 16 if args.num_images is None else args.num_images
+    sampling = _sampling(pipe, args)
     stem = Path(pipe.model.model_id).name
     if conditional:
         import torch
@@ -130,7 +131,8 @@ def _cmd_generate(args) -> int:
     with tqdm(total=n, desc="generating", unit="image", delay=1.0) as bar:
         for start in range(0, n, args.batch_size):
             part = slice(start, start + args.batch_size)
-            out = pipe.from_latents(z[part], None if labels is None else labels[part], args.batch_size, False)
+            out = pipe.from_latents(z[part], None if labels is None else labels[part], args.batch_size, False,
+                                    **sampling)
             for name, pixels, image in zip(names[part], out.tensors, out.images):
                 (to_pil(pixels, sixteen_bit=True) if args.sixteen_bit else image).save(args.out / name)
             bar.update(len(out))
@@ -189,6 +191,16 @@ class _LabelsCsv:
             writer.writerows(new)
 
 
+def _sampling(pipe, args) -> dict:
+    """The model's sampling options given on the command line (``--num-inference-steps``)."""
+    if args.num_inference_steps is None:
+        return {}
+    if "num_inference_steps" not in pipe.model.sampling_options():
+        raise ValueError(f"--num-inference-steps sets a diffusion model's denoising steps; {args.model} "
+                         "makes an image in one pass and takes no such option")
+    return {"num_inference_steps": args.num_inference_steps}
+
+
 def _check_sixteen_bit(pipe, args) -> None:
     if args.sixteen_bit and pipe.channels != 1:
         raise ValueError(f"--sixteen-bit needs a grayscale (1-channel) model; {args.model} makes "
@@ -217,7 +229,8 @@ def _generate_walk(args) -> int:
         raise ValueError(f"--interpolate needs an unconditional model; {args.model} is {_a(pipe.task)} model")
     _check_sixteen_bit(pipe, args)
     seed_a, seed_b = args.interpolate
-    out = pipe.interpolate(seed_a, seed_b, steps=args.steps or 8, truncation=args.truncation, mode=args.mode or "slerp")
+    out = pipe.interpolate(seed_a, seed_b, steps=args.steps or 8, truncation=args.truncation, mode=args.mode or "slerp",
+                           **_sampling(pipe, args))
     if suffix == ".gif":
         first, *rest = out.images
         # Pillow merges identical consecutive frames into one longer frame; the timing stays the same.
@@ -413,6 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="class-conditional models: the class column of OUT/labels.csv, written beside the images "
                         "for zoo train / zoo.data.folders (default dx)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="images generated at once (default 64)")
+    p.add_argument("--num-inference-steps", type=positive_int, default=None,
+                   help="diffusion models: denoising steps (default: the model's, 25 for ddpm-lesions); "
+                        "fewer is faster and coarser")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps ...")
     p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                    help="compute precision; bfloat16 about halves CPU time on CPUs with AVX-512 BF16")

@@ -8,7 +8,7 @@ from typing import Sequence
 import torch
 from PIL import Image
 
-from zoo.data.images import ImageLike, read_image, resize, to_model, to_pil
+from zoo.data.images import ImageLike, match_channels, read_image, resize, to_model, to_pil
 from zoo.pipelines.base import ImageOutput, Pipeline, to_unit
 from zoo.pipelines.int8 import Int8Generator, cached_int8, default_cache_dir, quantize_int8
 
@@ -30,19 +30,27 @@ class ImageToImagePipeline(Pipeline):
             return [read_image(im, f"image {i}") for i, im in enumerate(images)]
         return [read_image(images)]
 
-    def _finish(self, image, out: torch.Tensor) -> tuple[Image.Image, torch.Tensor]:
-        pixels = resize(to_unit(out), image.size)[0]
+    def _finish(self, image, out: torch.Tensor, x: torch.Tensor | None = None) -> tuple[Image.Image, torch.Tensor]:
+        """The model's output ``out`` at the input's size. Given the model's view ``x`` of the input,
+        only the model's change (out - x) is resized and added to the input at its own resolution, so
+        what the model leaves alone keeps every detail of a photo larger than the model's size."""
+        if x is None:
+            pixels = resize(to_unit(out), image.size)[0]
+        else:
+            full = match_channels(image.pixels, out.shape[1]).float()
+            change = (out.float().cpu() - x.float().cpu()) / 2  # [-1, 1] units -> [0, 1] units
+            pixels = (full + resize(change, image.size)).clamp(0, 1)[0]
         if pixels.shape[0] == 1 and image.pixels.shape[1] == 1:
             pil = to_pil(pixels, image.alpha, image.sixteen_bit)
         else:
             pil = to_pil(pixels, image.alpha)
         return pil, pixels
 
-    def _run_each(self, inputs, fn, progress: bool | None) -> ImageOutput:
+    def _run_each(self, inputs, fn, progress: bool | None, keep_detail: bool = False) -> ImageOutput:
         images, tensors = [], []
         for image in self._progress(inputs, "image", progress):
             x = to_model(image, self.channels, self.image_size).to(self.device, self.model.dtype)
-            pil, pixels = self._finish(image, fn(image, x))
+            pil, pixels = self._finish(image, fn(image, x), x if keep_detail else None)
             images.append(pil)
             tensors.append(pixels)
         return ImageOutput(images, tensors)
@@ -74,12 +82,17 @@ class TranslationPipeline(ImageToImagePipeline):
 
     @torch.no_grad()
     def __call__(self, images: ImageLike | Sequence[ImageLike], direction: str | None = None,
-                 progress: bool | None = None) -> ImageOutput:
+                 progress: bool | None = None, keep_detail: bool = True) -> ImageOutput:
         """``direction``: 'AtoB', 'BtoA', or a name the model gives one (``pipe.directions``);
-        default: :attr:`default_direction`."""
+        default: :attr:`default_direction`.
+
+        ``keep_detail``: an input larger (or smaller) than the model's size gets the model's change,
+        resized, added at its own resolution: eyes, hair and skin texture the model leaves alone stay
+        as sharp as they came in. False returns the model's whole output resized instead (blurred to
+        the model's resolution everywhere). At the model's size both are the same."""
         way = self._way(self.default_direction if direction is None else direction)
         translate = self.int8[way] if way in self.int8 else (lambda x: self.model.translate(x, way))
-        return self._run_each(self._inputs(images), lambda image, x: translate(x), progress)
+        return self._run_each(self._inputs(images), lambda image, x: translate(x), progress, keep_detail)
 
     def to(self, device=None, dtype=None) -> "TranslationPipeline":
         self.int8.clear()  # int8 copies hold the old weights on the CPU; quantize again after a move
