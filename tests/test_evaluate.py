@@ -78,6 +78,45 @@ def test_translation_figures_on_known_answers():
     assert untouched["fill_to_ring_distance"] == pytest.approx(untouched["lesion_to_ring_distance"])
 
 
+class _HalfWayRestorer(_Identity):
+    """Removal that moves the stained square half the way back to the skin; ``tint`` adds a colour cast."""
+
+    tint = 0.0
+
+    def translate(self, x, direction):
+        out = x.clone()
+        out[..., 12:20, 12:20] = (x[..., 12:20, 12:20] + SKIN.view(1, 3, 1, 1) * 2 - 1) / 2
+        out[:, 2, 12:20, 12:20] += self.tint
+        return out
+
+
+class _TintedRestorer(_HalfWayRestorer):
+    tint = 0.5  # blue, in [-1, 1] units: 0.25 in [0, 1]
+
+
+SKIN = torch.tensor([0.8, 0.6, 0.5])
+
+
+def test_removal_is_scored_for_distance_covered_cast_and_the_face_kept():
+    gen = torch.Generator().manual_seed(0)
+    clean = (SKIN.view(1, 3, 1, 1) + 0.02 * torch.randn(5, 3, 32, 32, generator=gen)).clamp(0, 1)
+    stained = clean.clone()
+    stained[..., 12:20, 12:20] = torch.tensor([0.6, 0.2, 0.4]).view(1, 3, 1, 1)
+    mask = torch.zeros(5, 1, 32, 32, dtype=torch.uint8)
+    mask[..., 12:20, 12:20] = 255
+    data = TrainingData({"A": _uint8(stained), "B": _uint8(clean), "mask": mask})
+    copy = paired_metrics(_Identity(), data, progress=False)
+    assert copy["l1_in_mask_share"] == pytest.approx(1)
+    assert copy["colour_cast"] > 0.15 and copy["cast_within_spread"] == 0  # the stain itself is a cast
+    half = paired_metrics(_HalfWayRestorer(), data, progress=False)
+    assert half["l1_in_mask_share"] == pytest.approx(0.5, abs=0.03)
+    assert half["ssim_outside_mask"] == pytest.approx(1, abs=1e-4)  # outside untouched: the same face
+    assert half["colour_cast"] == pytest.approx(copy["colour_cast"] / 2, rel=0.1)
+    tinted = paired_metrics(_TintedRestorer(), data, progress=False)
+    assert tinted["colour_cast"] > half["colour_cast"] + 0.05 and tinted["cast_within_spread"] == 0
+    assert 0.01 < tinted["skin_spread"] < 0.04  # the skin's own 0.02 noise
+
+
 class _FillWithRing(_Identity):
     """A perfect-looking removal: the masked area takes the mean colour of the pixels around it."""
 

@@ -65,9 +65,23 @@ def _l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a - b).abs().flatten(1).mean(1)
 
 
-def _ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _ssim(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor | None = None) -> torch.Tensor:
+    """Per image: the mean SSIM, over the whole image or over the pixels where ``region`` is 1."""
     window = min(SSIM_WINDOW, *a.shape[-2:]) // 2 * 2 - 1  # odd, fits small images
-    return ssim(a.float(), b.float(), window).flatten(1).mean(1)
+    local = ssim(a.float(), b.float(), window).mean(1, keepdim=True)
+    if region is None:
+        return local.flatten(1).mean(1)
+    return (local * region).flatten(1).sum(1) / region.flatten(1).sum(1)
+
+
+def _colour_cast(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: (distance of the mean colour inside ``mask`` to the mean colour of the skin ring
+    around it, the ring's own spread: the mean per-channel standard deviation of its pixels).
+    A restored area without a cast lies within the spread of the skin around it."""
+    ring = grow_mask(mask, RING) - mask
+    skin = _region_mean(x, ring)
+    spread = ((x - skin[..., None, None]) ** 2 * ring).sum((2, 3)).div(ring.sum((2, 3))).sqrt().mean(1)
+    return (_region_mean(x, mask) - skin).abs().mean(1), spread
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -125,7 +139,17 @@ def cycle_metrics(model, data: TrainingData, batch_size: int = 16, progress: boo
 def paired_metrics(model, data: TrainingData, batch_size: int = 16, progress: bool = True,
                    direction: str = "AtoB") -> dict[str, float]:
     """The output against the target (L1, SSIM, PSNR) and the same for the unchanged input
-    (``copy_*``); with masks in the data, L1 inside (``l1_in_mask``) and outside them too."""
+    (``copy_*``); with masks in the data (where the input differs from its target, e.g. a stain):
+
+    - ``l1_in_mask`` / ``l1_outside_mask``: L1 to the target inside and outside the masks;
+      ``l1_in_mask_share``: ``l1_in_mask`` over the copy's (0.5: half the way to the target);
+    - ``ssim_outside_mask``: SSIM to the target outside the masks (and the SSIM window's reach
+      around them), where input and target agree: how much of the rest of the face (the same
+      person) the output keeps (1: all of it);
+    - ``colour_cast``: the distance of the mean colour inside the mask to that of the skin ring just
+      outside it (``RING`` px), beside ``skin_spread``, the ring's own colour spread, and
+      ``cast_within_spread``, the share of images whose cast is within it.
+    """
     device, dtype = model.device, model.dtype
     source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
     means = _Means()
@@ -140,7 +164,17 @@ def paired_metrics(model, data: TrainingData, batch_size: int = 16, progress: bo
                 mask = (batch["mask"].to(device) > 127).to(out.dtype)
                 means.add(f"{name}l1_in_mask", _region_l1(guess, y, mask))
                 means.add(f"{name}l1_outside_mask", _region_l1(guess, y, 1 - mask))
-    return means.result()
+                # outside the mask and the band where SSIM's window would still see inside it
+                means.add(f"{name}ssim_outside_mask", _ssim(guess, y, 1 - grow_mask(mask, SSIM_WINDOW // 2)))
+                cast, spread = _colour_cast(guess, mask)
+                means.add(f"{name}colour_cast", cast)
+                means.add(f"{name}cast_within_spread", (cast <= spread).float())
+                if not name:
+                    means.add("skin_spread", _colour_cast(y, mask)[1])
+    result = means.result()
+    if result.get("copy_l1_in_mask"):
+        result["l1_in_mask_share"] = result["l1_in_mask"] / result["copy_l1_in_mask"]
+    return result
 
 
 @torch.no_grad()
