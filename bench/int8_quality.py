@@ -54,7 +54,9 @@ def main() -> None:
     pipe = zoo.load(args.model)
     size = (args.size, args.size) if args.size else pipe.image_size
     clean = faces(args.data, args.calibration + args.images, size)
-    stained = torch.stack([add_port_wine_stain((face + 1) / 2, seed=i)[0] * 2 - 1 for i, face in enumerate(clean)])
+    # the flat stains cyclegan-pws was trained on
+    stained = torch.stack([add_port_wine_stain((face + 1) / 2, seed=i, style="flat")[0] * 2 - 1
+                           for i, face in enumerate(clean)])
     for name, inputs in (("add", clean), ("remove", stained)):
         way = pipe.directions[name]
         generator = pipe.model.translator(way)

@@ -38,7 +38,7 @@ import torch
 from tqdm.auto import tqdm
 
 from zoo.data import list_images
-from zoo.data.domains import add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask
+from zoo.data.domains import ITA_CLASSES, add_eczema, add_port_wine_stain, face_region, fade_stain, skin_mask, skin_tone
 from zoo.data.images import match_channels, read_image, resize, to_pil
 from zoo.data.patches import extract_patches
 from zoo.errors import ImageInputError
@@ -59,6 +59,7 @@ CARD = """# {title}: SYNTHETIC data
   (stain / eczema drawn with a seeded generator, with the mask of where it was drawn).
 - Command: `{command}`
 - Seed: {seed}; image size {size} px; skin patch size {patch_size} px.
+- Style: {style}.
 - Source photos: `{faces}` (face photos: CelebA aligned samples, **non-commercial research use
   only**; the other faces in that folder have unclear rights, research use only){ph2}.
 - The overlays imitate the look (colour, shape, texture) of {condition} only roughly; they do not
@@ -90,6 +91,35 @@ WHAT = {
                             "eczema), `B/` the same patches with other synthetic eczema (another seed), same "
                             "file names; `masks/` marks it.",
 }
+
+
+STYLES = {
+    "clinical": "clinical: port-wine stains segmental over the trigeminal V1/V2/V3 territories of one side "
+                "(stopping at the midline or, in a quarter, crossing it), geographic margins, pale pink to "
+                "deep purple, raised nodules in older stains; eczema with ill-defined erythema (violaceous on "
+                "dark skin), scale, excoriations and lichenification (docs/synthetic-domains.md)",
+    "flat": "flat: a pink-purple overlay of low-frequency blobs on one half of the face; uniformly red, "
+            "speckled eczema (the look of release 0.1)",
+}
+
+
+def tone_table(images: list[torch.Tensor], region_of) -> str:
+    """A Markdown section: how many images fall in each skin-tone class (ITA of their skin), and which
+    classes are missing or thin."""
+    counts = dict.fromkeys([name for name, _ in ITA_CLASSES] + [""], 0)
+    for image in images:
+        counts[skin_tone(image, region_of(image))[1]] += 1
+    total = max(1, len(images))
+    rows = "\n".join(f"| {name} | {counts[name]} | {100 * counts[name] / total:.0f} % |" for name, _ in ITA_CLASSES)
+    thin = [name for name, _ in ITA_CLASSES if counts[name] < 0.05 * total]
+    gap = (f"Missing or under 5 %: {', '.join(thin)}. Models trained on this data have seen little or no "
+           "skin of those tones." if thin else "Every class holds at least 5 % of the images.")
+    gap += (" Check by eye: on the zoo's own face set the darker classes were mostly light skin in dim or "
+            "warm light, and Fitzpatrick V-VI skin was nearly absent (docs/synthetic-domains.md).")
+    return (f"\n## Skin tones\n\nThe individual typology angle (ITA) of each image's median skin colour, in its "
+            f"six classes (roughly Fitzpatrick I-VI). On uncontrolled photos lighting shifts ITA, so read "
+            f"this as a rough guide.\n\n| ITA class | images | share |\n|---|---:|---:|\n{rows}\n"
+            f"| no skin found | {counts['']} | {100 * counts[''] / total:.0f} % |\n\n{gap}\n")
 
 
 def _seed(seed: int, name: str) -> int:
@@ -174,6 +204,11 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
                         help="pws-unpaired/B gets K different stains on each of its faces (more stain shapes "
                              "for the same faces; the other folders do not depend on K). 4 by default: a "
                              "CycleGAN trained on K=4 removed new stains better than on K=1 (README)")
+    parser.add_argument("--style", choices=("clinical", "flat"), default="clinical",
+                        help="the look of the stains and eczema (zoo.data.domains): clinical (segmental stains "
+                             "with geographic margins, nodules; eczema with ill-defined erythema, scale, "
+                             "excoriations, lichenification) or flat (the 0.1 overlays the embedded translators "
+                             "were trained on)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.stains_per_face < 1:
@@ -198,7 +233,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         if face_region(face).mean() < MIN_FACE_SKIN:
             no_skin += 1
             continue
-        stained, mask = add_port_wine_stain(face, _seed(args.seed, path.stem))
+        stained, mask = add_port_wine_stain(face, _seed(args.seed, path.stem), style=args.style)
         if mask.mean() < MIN_STAIN:  # a "stained" face with (almost) no stain would teach nothing
             tiny_stain += 1
             continue
@@ -226,11 +261,11 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         _save(stained if side == "B" else face, folders["pws-unpaired"] / side / name)
         for k in range(1, args.stains_per_face if side == "B" else 1):
             # Seeded by name, so K=1's files stay as they were and no extra stain is the check's.
-            extra, extra_mask = add_port_wine_stain(face, _seed(args.seed, f"{stem}-stain{k}"))
+            extra, extra_mask = add_port_wine_stain(face, _seed(args.seed, f"{stem}-stain{k}"), style=args.style)
             if extra_mask.mean() >= MIN_STAIN:
                 _save(extra, folders["pws-unpaired"] / "B" / f"synthetic-{stem}-stain{k}.png")
         if side == "B":  # its clean face was never in pws-unpaired: the answer under a new stain
-            restained, new_mask = add_port_wine_stain(face, _seed(args.seed + 1, stem))
+            restained, new_mask = add_port_wine_stain(face, _seed(args.seed + 1, stem), style=args.style)
             if new_mask.mean() >= MIN_STAIN:
                 _save(face, folders["pws-removal-check"] / "A" / name)
                 _save(restained, folders["pws-removal-check"] / "B" / name)
@@ -243,12 +278,12 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         patch = resize(patch[None], (args.patch_size, args.patch_size))[0].clamp(0, 1)
         name = f"synthetic-{stem}.png"
         if i in half_eczema:
-            eczema, mask = add_eczema(patch, _seed(args.seed, stem))
+            eczema, mask = add_eczema(patch, _seed(args.seed, stem), style=args.style)
             _save(eczema, folders["eczema-masked"] / "images" / name)
             _save(mask, folders["eczema-masked"] / "masks" / name)
             _save(eczema, folders["eczema-unpaired"] / "B" / name)
             # Its healthy original was never in eczema-unpaired: the answer under other eczema.
-            other, other_mask = add_eczema(patch, _seed(args.seed + 1, stem))  # covers >= 10 % of the patch
+            other, other_mask = add_eczema(patch, _seed(args.seed + 1, stem), style=args.style)  # >= 10 % of it
             _save(patch, folders["eczema-removal-check"] / "A" / name)
             _save(other, folders["eczema-removal-check"] / "B" / name)
             _save(other_mask, folders["eczema-removal-check"] / "masks" / name)
@@ -258,12 +293,15 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
 
     ph2 = f"; PH2 dermoscopy `{args.ph2}` (healthy skin around the lesions; research and education use, " \
           "Mendonca et al., EMBC 2013)" if args.ph2 else ""
+    tones = {"faces": tone_table([face for _, face, _, _ in faces], face_region),
+             "skin patches": tone_table([patch for _, patch in patches], skin_mask)}
     for name, folder in folders.items():
         pws = name.startswith("pws")
         (folder / "DATA_CARD.md").write_text(CARD.format(
             title=name, condition="port-wine stains" if pws else "eczema", command=command, seed=args.seed,
             what=WHAT[name].format(stains_per_face=args.stains_per_face), size=args.size,
-            patch_size=args.patch_size, faces=args.faces, ph2=ph2))
+            patch_size=args.patch_size, faces=args.faces, ph2=ph2, style=STYLES[args.style])
+            + tones["faces" if pws else "skin patches"])
     counts = {f"{name}/{sub.name}": len(list_images(sub)) for name, folder in folders.items()
               for sub in sorted(folder.iterdir()) if sub.is_dir()}
     counts.update(faces_used=len(faces), faces_without_skin=no_skin, faces_tiny_stain=tiny_stain,

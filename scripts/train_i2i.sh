@@ -16,8 +16,10 @@ MAX_TIME=${3:-6:00}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 SYN="$OUT/synthetic"
 mkdir -p "$OUT"
+# STYLE=flat (default) draws the stains and eczema the embedded weights were trained on; STYLE=clinical
+# the segmental stains and EASI-sign eczema of docs/synthetic-domains.md.
 "${PYTHON:-python3}" "$HERE/scripts/make_domains.py" --faces "$DATA/faces" --ph2 "$DATA/ph2" --out "$SYN" \
-    --size 128 --patch-size 128 --seed 0 > "$OUT/make_domains.log" 2>&1
+    --size 128 --patch-size 128 --seed 0 --style "${STYLE:-flat}" > "$OUT/make_domains.log" 2>&1
 
 COMMON=(--steps 20000 --max-time "$MAX_TIME" --checkpoint-every 1000 --sample-every 1000 --log-with none --no-progress)
 # id | data | extra arguments

@@ -20,13 +20,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors (see conftest
 SKIN = torch.tensor([0.85, 0.65, 0.55])  # inside the YCbCr skin box
 
 
-def toy_face(size: int = 64, seed: int = 0) -> torch.Tensor:
+def toy_face(size: int = 64, seed: int = 0, grain: float = 0.02) -> torch.Tensor:
     """A skin-coloured ellipse with a little texture on a dark background."""
     g = torch.Generator().manual_seed(seed)
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
     inside = ((xx / 0.7) ** 2 + ((yy - 0.05) / 0.85) ** 2 <= 1).float()
     face = SKIN.view(3, 1, 1) * inside + 0.1 * (1 - inside)
-    return (face + 0.02 * torch.rand(1, size, size, generator=g)).clamp(0, 1)
+    return (face + grain * torch.rand(1, size, size, generator=g)).clamp(0, 1)
 
 
 def toy_patch(size: int = 32, seed: int = 0) -> torch.Tensor:
@@ -38,11 +38,12 @@ def _changed(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a - b).abs().amax(0)
 
 
+@pytest.mark.parametrize("style", ["clinical", "flat"])
 @pytest.mark.parametrize("maker, image", [(add_port_wine_stain, toy_face()), (add_eczema, toy_patch())])
-def test_makers_deterministic_and_masks_match_changes(maker, image):
-    out, mask = maker(image, 3)
-    again, mask_again = maker(image, 3)
-    other, _ = maker(image, 4)
+def test_makers_deterministic_and_masks_match_changes(maker, image, style):
+    out, mask = maker(image, 3, style=style)
+    again, mask_again = maker(image, 3, style=style)
+    other, _ = maker(image, 4, style=style)
     assert torch.equal(out, again) and torch.equal(mask, mask_again)
     assert not torch.equal(out, other)
     assert mask.shape == (1, *image.shape[-2:]) and set(mask.unique().tolist()) <= {0.0, 1.0}
@@ -52,14 +53,16 @@ def test_makers_deterministic_and_masks_match_changes(maker, image):
     assert diff[~inside].max() <= 1e-6  # untouched outside the mask
     assert (diff[inside] > 0).all() and diff[inside].mean() > 0.02
     assert out.min() >= 0 and out.max() <= 1
+    with pytest.raises(ValueError, match="style must be 'clinical' or 'flat'"):
+        maker(image, 3, style="cartoon")
 
 
-def test_stain_one_sided_in_face_and_purple_red():
+def test_flat_stain_one_sided_in_face_and_purple_red():
     face = toy_face()
     region = face_region(face)[0].bool()
     assert region.float().mean() > 0.2  # the toy face is found as skin
     for seed in range(6):
-        stained, mask = add_port_wine_stain(face, seed)
+        stained, mask = add_port_wine_stain(face, seed, style="flat")
         m = mask[0].bool()
         assert not (m & ~region).any()  # never on background
         left = m[:, :32].sum().item() / m.sum().item()
@@ -68,8 +71,8 @@ def test_stain_one_sided_in_face_and_purple_red():
         # Redder/purpler: green falls more than red and blue, so R/G and B/G rise.
         assert (after[0] / after[1]).mean() > (before[0] / before[1]).mean() * 1.2
         assert (after[2] / after[1]).mean() > (before[2] / before[1]).mean()
-    sides = {add_port_wine_stain(face, s)[1][0, :, :32].sum().item()
-             > add_port_wine_stain(face, s)[1][0, :, 32:].sum().item()
+    sides = {add_port_wine_stain(face, s, style="flat")[1][0, :, :32].sum().item()
+             > add_port_wine_stain(face, s, style="flat")[1][0, :, 32:].sum().item()
              for s in range(8)}
     assert sides == {True, False}  # both sides occur across seeds
 
@@ -101,15 +104,18 @@ def test_fade_stain_moves_sixty_percent():
         fade_stain(face, stained, mask, 1.5)
 
 
+@pytest.mark.parametrize("style", ["clinical", "flat"])
 @pytest.mark.parametrize("coverage", [(0.1, 0.8), (0.3, 0.3), (0.05, 0.15)])
-def test_eczema_coverage_and_look(coverage):
+def test_eczema_coverage_and_look(coverage, style):
     patch = toy_patch(40)
     for seed in range(4):
-        out, mask = add_eczema(patch, seed, coverage=coverage)
+        out, mask = add_eczema(patch, seed, coverage=coverage, style=style)
         frac = mask.sum().item() / mask.numel()  # whole pixels: no float32 mean rounding
         assert coverage[0] - 1e-9 <= frac <= coverage[1] + 1e-9
         m = mask[0].bool()
-        assert (out[0, m] / out[1, m]).mean() > (patch[0, m] / patch[1, m]).mean() * 1.15  # redder
+        change = (out - patch).abs().mean(0)
+        core = m & (change >= change[m].median())  # the plaque's inflamed half (clinical edges fade out)
+        assert (out[0, core] / out[1, core]).mean() > (patch[0, core] / patch[1, core]).mean() * 1.15  # redder
     with pytest.raises(ValueError, match="coverage"):
         add_eczema(patch, 0, coverage=(0.5, 0.2))
 
@@ -236,9 +242,63 @@ def test_make_domains_end_to_end(tmp_path):
         rel: data for rel, data in first.items() if "-stain" not in rel.stem}
 
 
-def test_stain_follows_an_off_centre_face():
+@pytest.mark.parametrize("style", ["clinical", "flat"])
+def test_stain_follows_an_off_centre_face(style):
     face = torch.full((3, 64, 64), 0.1)
     face[:, :, 34:] = toy_face(64)[:, :, 16:46]  # skin only right of the midline
     for seed in range(4):
-        _, mask = add_port_wine_stain(face, seed)
+        _, mask = add_port_wine_stain(face, seed, style=style)
         assert mask.sum() > 0 and mask[0, :, :32].sum() <= 0.3 * mask.sum()
+
+
+def _laplacian(x: torch.Tensor) -> torch.Tensor:
+    """|4-neighbour Laplacian|, channel mean, of the interior: fine texture and relief."""
+    return (x[:, 1:-1, 1:-1] * 4 - x[:, :-2, 1:-1] - x[:, 2:, 1:-1] - x[:, 1:-1, :-2] - x[:, 1:-1, 2:]).abs().mean(0)
+
+
+def test_clinical_stains_vary_as_the_condition_does():
+    """Across seeds: stains over the forehead (V1) and over the chin (V3), on both sides, some crossing
+    the midline and most stopping at it; pale pink to deep purple; raised (textured) nodular ones."""
+    face = toy_face(128)
+    smooth = toy_face(128, grain=0.0)
+    region = face_region(face)[0].bool()
+    centre_y, tops, bottoms, bilateral, one_sided, darkness, texture = [], 0, 0, 0, 0, [], []
+    for seed in range(40):
+        stained, mask = add_port_wine_stain(face, seed)
+        m = mask[0].bool()
+        assert not (m & ~region).any() and m.any()
+        rows = torch.nonzero(m)[:, 0].float() / 128
+        centre_y.append(rows.mean().item())
+        tops += rows.mean().item() < 0.4
+        bottoms += rows.mean().item() > 0.6
+        left, right = m[:, :60].sum().item(), m[:, 68:].sum().item()
+        bilateral += min(left, right) > 0.15 * m.sum().item()
+        one_sided += min(left, right) < 0.02 * m.sum().item()
+        darkness.append(1 - (stained[:, m].mean(1) / face[:, m].mean(1))[1].item())  # green absorbed
+        relief, _ = add_port_wine_stain(smooth, seed)  # the same stain on grain-free skin: relief alone
+        core = 1 - torch.nn.functional.max_pool2d(1 - mask[None], 7, 1, 3)[0, 0]  # not the margin
+        texture.append(_laplacian(relief)[core[1:-1, 1:-1].bool()].mean().item())
+    assert tops >= 4 and bottoms >= 4  # V1 stains sit high, V3 stains low
+    assert bilateral >= 3 and one_sided >= 15
+    assert min(darkness) < 0.35 and max(darkness) > 0.45  # pale to deep
+    median = sorted(texture)[len(texture) // 2]
+    assert sum(t > 2 * median for t in texture) >= 5  # raised, cobblestoned (nodular) stains among flat ones
+
+
+def test_clinical_eczema_is_ill_defined_scaly_and_darker_on_dark_skin():
+    light = toy_patch(96)
+    dark = (light * torch.tensor([0.42, 0.33, 0.30]).view(3, 1, 1) / SKIN.view(3, 1, 1)).clamp(0, 1)
+    for seed in range(4):
+        out, mask = add_eczema(light, seed, coverage=(0.4, 0.6))
+        m = mask[0]
+        def inside(px: int) -> torch.Tensor:  # mask pixels at least px from its edge
+            return m * (1 - torch.nn.functional.max_pool2d(1 - m[None, None], 2 * px + 1, 1, px)[0, 0])
+
+        rim, core = m - inside(2), inside(6)
+        change = (out - light).abs().mean(0)
+        assert change[rim.bool()].mean() < 0.6 * change[core.bool()].mean()  # fades out: ill-defined
+        dark_out, dark_mask = add_eczema(dark, seed, coverage=(0.4, 0.6))
+        d = dark_mask[0].bool()
+        redden_light = (out[0, m.bool()] / out[1, m.bool()]).mean() / (light[0, m.bool()] / light[1, m.bool()]).mean()
+        redden_dark = (dark_out[0, d] / dark_out[1, d]).mean() / (dark[0, d] / dark[1, d]).mean()
+        assert redden_dark < redden_light  # violaceous-brown on dark skin, not the red of light skin
