@@ -195,7 +195,7 @@ def test_the_readmes_synthetic_domain_snippet_runs_as_printed(tmp_path, monkeypa
     Image.fromarray(face).save(tmp_path / "face.jpg")
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
-    exec(_readme_block("add_port_wine_stain"), scope)
+    exec(_readme_block("itchy, eczema_mask = add_eczema"), scope)
     assert scope["healthy"] and tuple(scope["itchy"].shape) == (3, 48, 48)
     assert scope["mask"].sum() > 0 and 0 < scope["eczema_mask"].mean() < 1
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from kornia.metrics import psnr, ssim
 from tqdm.auto import tqdm
 
+from zoo.data.domains import skin_mask
 from zoo.data.folders import TrainingData
 from zoo.evaluate.distribution import laplacian_swd
 from zoo.models.i2i import grow_mask
@@ -74,11 +75,21 @@ def _ssim(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor | None = None) 
     return (local * region).flatten(1).sum(1) / region.flatten(1).sum(1)
 
 
-def _colour_cast(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per image: (distance of the mean colour inside ``mask`` to the mean colour of the skin ring
-    around it, the ring's own spread: the mean per-channel standard deviation of its pixels).
-    A restored area without a cast lies within the spread of the skin around it."""
+def _skin_ring(reference: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The ``RING`` px band around ``mask``, where ``reference`` (N x C x H x W in [0, 1]) is skin
+    coloured: a stain's ring on a face also crosses eyes, brows, hair and background."""
     ring = grow_mask(mask, RING) - mask
+    if reference.shape[1] != 3:
+        return ring
+    skin = ring * torch.stack([skin_mask(image.float().cpu().clamp(0, 1)) for image in reference]).to(ring)
+    has_skin = skin.flatten(1).sum(1) > 0  # no skin-coloured pixel around it: the whole ring
+    return torch.where(has_skin[:, None, None, None], skin, ring)
+
+
+def _colour_cast(x: torch.Tensor, mask: torch.Tensor, ring: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image: (distance of the mean colour inside ``mask`` to the mean colour of ``ring`` (the
+    skin around it), the ring's own spread: the mean per-channel standard deviation of its pixels).
+    A restored area without a cast lies within the spread of the skin around it."""
     skin = _region_mean(x, ring)
     spread = ((x - skin[..., None, None]) ** 2 * ring).sum((2, 3)).div(ring.sum((2, 3))).sqrt().mean(1)
     return (_region_mean(x, mask) - skin).abs().mean(1), spread
@@ -147,8 +158,9 @@ def paired_metrics(model, data: TrainingData, batch_size: int = 16, progress: bo
       around them), where input and target agree: how much of the rest of the face (the same
       person) the output keeps (1: all of it);
     - ``colour_cast``: the distance of the mean colour inside the mask to that of the skin ring just
-      outside it (``RING`` px), beside ``skin_spread``, the ring's own colour spread, and
-      ``cast_within_spread``, the share of images whose cast is within it.
+      outside it (``RING`` px, skin-coloured pixels of the target only), beside ``skin_spread``,
+      the ring's own colour spread, and ``cast_within_spread``, the share of images whose cast is
+      within it.
     """
     device, dtype = model.device, model.dtype
     source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
@@ -162,15 +174,17 @@ def paired_metrics(model, data: TrainingData, batch_size: int = 16, progress: bo
             means.add(f"{name}psnr", _psnr(guess, y))
             if "mask" in batch:
                 mask = (batch["mask"].to(device) > 127).to(out.dtype)
+                ring = _skin_ring(y, mask)
                 means.add(f"{name}l1_in_mask", _region_l1(guess, y, mask))
                 means.add(f"{name}l1_outside_mask", _region_l1(guess, y, 1 - mask))
                 # outside the mask and the band where SSIM's window would still see inside it
                 means.add(f"{name}ssim_outside_mask", _ssim(guess, y, 1 - grow_mask(mask, SSIM_WINDOW // 2)))
-                cast, spread = _colour_cast(guess, mask)
+                cast, _ = _colour_cast(guess, mask, ring)
+                spread = _colour_cast(y, mask, ring)[1]  # of the clean skin around the mask
                 means.add(f"{name}colour_cast", cast)
                 means.add(f"{name}cast_within_spread", (cast <= spread).float())
                 if not name:
-                    means.add("skin_spread", _colour_cast(y, mask)[1])
+                    means.add("skin_spread", spread)
     result = means.result()
     if result.get("copy_l1_in_mask"):
         result["l1_in_mask_share"] = result["l1_in_mask"] / result["copy_l1_in_mask"]
