@@ -12,8 +12,6 @@ import argparse
 import shutil
 from pathlib import Path
 
-from PIL import Image
-
 import zoo
 from zoo.training.samples import grid_image
 
@@ -27,9 +25,7 @@ def main() -> None:
     if not spec.has_embedded_weights:
         raise SystemExit(f"{args.model_id} has no embedded weights folder")
     pixels = zoo.load(args.model_id)(num_images=64, seed=0, progress=False).tensors
-    grid = grid_image(pixels, columns=8)
-    Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(spec.weights / "samples.png",
-                                                                            optimize=True)
+    grid_image(pixels, columns=8).save(spec.weights / "samples.png", optimize=True)
     print(f"wrote {spec.weights / 'samples.png'}")
     if args.report is not None:
         shutil.copyfile(args.report / "closest_pairs.png", spec.weights / "closest_pairs.png")

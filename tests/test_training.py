@@ -377,3 +377,15 @@ def test_a_frozen_discriminator_keeps_bf16_autocast(speed_options):
     first_conv.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
     trainer._context(0).frozen(model.discriminator)(torch.randn(2, 6, 32, 32, requires_grad=True))
     assert dtypes == [torch.bfloat16]
+
+
+def test_sample_grids_frame_each_image_and_keep_grayscale_gray():
+    from zoo.training.samples import grid_image
+
+    pixels = torch.rand(10, 3, 16, 16)
+    grid = grid_image(pixels, columns=4)  # 3 rows, the last two cells blank
+    assert grid.size == (4 * 18, 3 * 18) and grid.mode == "RGB"
+    cells = np.asarray(grid).reshape(3, 18, 4, 18, 3).transpose(0, 2, 1, 3, 4)
+    assert (cells[:, :, 0] == 255).all() and (cells[2, 2:] == 255).all()  # frames, then the blank cells
+    assert np.abs(cells[1, 1, 1:-1, 1:-1] / 255 - pixels[5].permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
+    assert grid_image(torch.rand(4, 1, 8, 8), columns=2).mode == "L"

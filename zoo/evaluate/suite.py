@@ -233,12 +233,9 @@ def evaluate(
                          "name (copy_* is the unchanged input against it); l1_in_mask / l1_outside_mask split "
                          "by masks/")
         if out is not None:  # inputs and outputs of the first 8 real images, rows as in a run's samples/
-            from PIL import Image
-
             from zoo.training.samples import grid_image, sample_grid
 
-            grid = grid_image(sample_grid(net, real))
-            Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(out / "examples.png")
+            grid_image(sample_grid(net, real)).save(out / "examples.png")
             files.append("examples.png")
     report = EvaluationReport(model=str(model if source is not None else net.model_id), task=net.task, data=str(data),
                               real_set=real_set, figures=figures, details=details, notes=notes, files=files,

@@ -151,8 +151,8 @@ def run(args: argparse.Namespace, command: str) -> Path:
 
 
 def _run(args: argparse.Namespace, command: str, out: Path) -> Path:
+    import numpy as np
     from accelerate import Accelerator
-    from PIL import Image
 
     import zoo
     from zoo.cli.types import parse_overrides
@@ -277,11 +277,11 @@ def _run(args: argparse.Namespace, command: str, out: Path) -> Path:
             return
         plain = trainer.export_model()  # what will be exported: the EMA networks where EMA is on
         grid = grid_image(sample_grid(plain, data, seed=args.seed))
-        Image.fromarray(grid.squeeze(-1) if grid.shape[-1] == 1 else grid).save(
-            out / "samples" / f"step-{step:07d}.png")
+        grid.save(out / "samples" / f"step-{step:07d}.png")
         for tracker in accelerator.trackers:
             if tracker.name == "tensorboard":
-                tracker.log_images({"samples": grid[None].transpose(0, 3, 1, 2)}, step=step)
+                tracker.log_images({"samples": np.asarray(grid.convert("RGB"))[None].transpose(0, 3, 1, 2)},
+                                   step=step)
 
     def save_d_overfit(plot: bool) -> None:
         """RUN/d_overfit.json (with each checkpoint, so a resumed run keeps its curves) and the plot."""

@@ -5,8 +5,9 @@ Each task's grid is part of its :class:`zoo.registry.TaskSpec`; :func:`sample_gr
 
 from __future__ import annotations
 
-import numpy as np
 import torch
+import torch.nn.functional as F
+from PIL import Image
 
 __all__ = ["sample_grid", "grid_image", "generation_grid", "unpaired_grid", "paired_grid", "masked_edit_grid",
            "first_batch", "edit_inputs_of"]
@@ -72,12 +73,14 @@ def masked_edit_grid(model, data, seed: int = 0, n: int = 16) -> torch.Tensor:
     return _rows([image, mask.expand_as(image) * 2 - 1, model.edit(image, mask, mode)])
 
 
-def grid_image(pixels: torch.Tensor, columns: int = 8) -> np.ndarray:
-    """N x C x H x W in [0, 1] -> one H' x W' x C uint8 array, ``columns`` images a row."""
-    n, c, h, w = pixels.shape
-    rows = -(-n // columns)
-    canvas = torch.ones(c, rows * (h + 2), columns * (w + 2))
-    for i, image in enumerate(pixels):
-        r, k = divmod(i, columns)
-        canvas[:, r * (h + 2) + 1 : r * (h + 2) + 1 + h, k * (w + 2) + 1 : k * (w + 2) + 1 + w] = image
-    return (canvas.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+def grid_image(pixels: torch.Tensor, columns: int = 8) -> Image.Image:
+    """N x C x H x W in [0, 1] -> one picture, ``columns`` images a row, each in a 1 px white frame
+    (diffusers' ``make_image_grid``); grayscale images give a grayscale picture."""
+    from diffusers.utils import make_image_grid
+
+    framed = F.pad(pixels.detach().float().cpu().clamp(0, 1), (1, 1, 1, 1), value=1.0)
+    rows = -(-len(framed) // columns)
+    blank = torch.ones_like(framed[:1]).expand(rows * columns - len(framed), -1, -1, -1)
+    tiles = (torch.cat([framed, blank]).permute(0, 2, 3, 1) * 255 + 0.5).to(torch.uint8).numpy()
+    grid = make_image_grid([Image.fromarray(t.squeeze(-1) if t.shape[-1] == 1 else t) for t in tiles], rows, columns)
+    return grid.convert("L") if pixels.shape[1] == 1 else grid
