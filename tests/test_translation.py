@@ -7,7 +7,7 @@ from conftest import tiny
 
 import zoo
 from zoo.evaluate.metrics import sliced_wasserstein
-from zoo.models.i2i import ResnetGenerator
+from zoo.models.i2i import ResnetGenerator, UNetGenerator
 from zoo.training import train_steps
 
 SKIN = torch.tensor([0.85, 0.65, 0.55]).view(1, 3, 1, 1)
@@ -77,10 +77,10 @@ def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(pr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["fp32", "bf16_fused"])
-def test_pix2pix_learns_the_fading_inside_the_stain(precision, speed_options):
+@pytest.mark.parametrize("precision, g_output", [("fp32", "image"), ("bf16_fused", "image"), ("fp32", "residual")])
+def test_pix2pix_learns_the_fading_inside_the_stain(precision, g_output, speed_options):
     torch.manual_seed(0)
-    model = zoo.create("pix2pix-pws", image_size=32, g_features=16, d_features=8)
+    model = zoo.create("pix2pix-pws", image_size=32, g_features=16, d_features=8, g_output=g_output)
     # Smooth faces: the U-Net's outermost skip is at half resolution (as in the reference), so pixel
     # noise could not be reproduced exactly and would blur what is measured.
     clean, stained = faces(96, seed=0, noise=0)
@@ -99,6 +99,8 @@ def test_pix2pix_learns_the_fading_inside_the_stain(precision, speed_options):
     print(f"pix2pix L1 to the after-treatment image inside the stain {inside:.3f} (copying the input: "
           f"{copying:.3f}), outside {outside:.3f}")
     assert inside < 0.4 * copying and outside < 0.06
+    if g_output == "residual":  # the input plus a change keeps the face outside the stain (0.010 against
+        assert outside < 0.02   # 0.031 for the tanh output after these 300 steps)
     with pytest.raises(ValueError, match="one way only"):
         model.translate(test_stained, "BtoA")
 
@@ -118,6 +120,19 @@ def test_residual_generator_starts_as_the_identity_and_stays_in_range():
         ResnetGenerator(3, 3, upsample="bilinear")
     with pytest.raises(ValueError, match="as many input as output channels"):
         ResnetGenerator(4, 3, output="residual")
+
+
+def test_residual_unet_starts_as_the_identity():
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    net = UNetGenerator(3, 3, features=4, levels=5, norm="instance", output="residual").eval()
+    with torch.no_grad():
+        assert (net(x) - x).abs().max() < 2e-3
+        torch.nn.init.normal_(net.up[-1][1].weight, std=5.0)
+        out = net(x)
+    assert out.abs().max() <= 1 and (out - x).abs().mean() > 0.1
+    assert isinstance(UNetGenerator(3, 3, features=4, levels=5).up[-1][2], torch.nn.Tanh)  # the reference's
+    with pytest.raises(ValueError, match="as many input as output channels"):
+        UNetGenerator(1, 3, output="residual")
 
 
 def test_change_prior_is_the_l1_of_each_translation_and_off_by_default():

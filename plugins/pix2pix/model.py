@@ -36,10 +36,13 @@ class Pix2Pix(GANModel):
         norm: str = "instance",
         gan_loss: str = "bce",
         l1_weight: float = 100.0,
+        g_output: str = "image",
     ):
         """``levels``: U-Net halvings; by default down to 1 pixel (7 at 128, 8 at 256, as U-Net-128/256).
         ``norm="instance"``: the reference trains with batch norm at batch size 1, which is instance
-        norm; instance norm also behaves the same in training and inference at any batch size."""
+        norm; instance norm also behaves the same in training and inference at any batch size.
+        ``g_output="image"``: the reference's tanh output; ``"residual"``: the input plus a learned
+        change, for targets that differ from the input in one region (a stain that fades)."""
         super().__init__()
         image_size = as_size(image_size)
         levels = levels or int(math.log2(min(image_size)))
@@ -48,7 +51,7 @@ class Pix2Pix(GANModel):
                              "pick another size or fewer levels")
         if gan_loss not in ("lsgan", "bce", "hinge"):
             raise ValueError(f"gan_loss must be 'lsgan', 'bce' or 'hinge', got {gan_loss!r}")
-        self.generator = UNetGenerator(channels, channels, g_features, levels, norm=norm)
+        self.generator = UNetGenerator(channels, channels, g_features, levels, norm=norm, output=g_output)
         self.discriminator = PatchDiscriminator(2 * channels, d_features, d_layers, norm)
 
     def translator(self, direction: str) -> nn.Module:

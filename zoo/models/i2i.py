@@ -119,12 +119,20 @@ class UNetGenerator(nn.Module):
     """``levels`` halvings down to a bottleneck, each decoder level fed the matching encoder output.
 
     Features double per level up to ``8 * features`` (pix2pix); dropout 0.5 in the three innermost
-    decoder levels, as in the reference (it is pix2pix's only noise source).
+    decoder levels, as in the reference (it is pix2pix's only noise source). ``output`` as in
+    :class:`ResnetGenerator`: ``"image"`` ends in tanh; ``"residual"`` adds the last layer's output,
+    zero at the start, to the input, so pixels the target leaves alone need not be re-drawn.
     """
 
     def __init__(self, in_channels: int, out_channels: int, features: int = 64, levels: int = 7,
-                 norm: str | None = "batch", dropout: float = 0.5):
+                 norm: str | None = "batch", dropout: float = 0.5, output: str = "image"):
         super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+        if output == "residual" and in_channels != out_channels:
+            raise ValueError(f"output='residual' needs as many input as output channels, got {in_channels} "
+                             f"and {out_channels}")
+        self.residual = output == "residual"
         widths = [min(features * 2**i, features * 8) for i in range(levels)]
         self.down = nn.ModuleList()
         for i, w in enumerate(widths):
@@ -143,22 +151,26 @@ class UNetGenerator(nn.Module):
             self.up.append(nn.Sequential(
                 nn.ReLU(inplace=False),
                 nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=last or _bias(norm)),
-                nn.Tanh() if last else norm_layer(norm, cout),
+                (nn.Identity() if self.residual else nn.Tanh()) if last else norm_layer(norm, cout),
                 nn.Dropout(dropout) if (dropout and not last and i >= levels - 3) else nn.Identity(),
             ))
+        if self.residual:
+            head = self.up[-1][1]
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
         self.multiple = 2**levels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = []
+        y, skips = x, []
         for layer in self.down:
-            x = layer(x)
-            skips.append(x)
+            y = layer(y)
+            skips.append(y)
         skips.pop()  # the bottleneck feeds the first decoder level directly
         for layer in self.up:
-            x = layer(x)
+            y = layer(y)
             if skips:
-                x = torch.cat([x, skips.pop()], 1)
-        return x
+                y = torch.cat([y, skips.pop()], 1)
+        return add_bounded(x, y) if self.residual else y
 
 
 class PatchDiscriminator(nn.Module):
