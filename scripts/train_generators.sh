@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Train the four noise-to-image ids (the recipes of their embedded weights), one after another.
+# Train the noise-to-image ids (the recipes of their embedded weights), one after another.
 #
 #   bash scripts/train_generators.sh DATA_ROOT OUT [MAX_TIME] [IDS...]
-#   bash scripts/train_generators.sh data runs/generators 20:00                 # all four, 20 min each
+#   bash scripts/train_generators.sh data runs/generators 20:00                 # all five, 20 min each
 #   bash scripts/train_generators.sh data runs/generators 20:00 sngan-lesions   # one of them
 #
 # DATA_ROOT holds ham10000/ (images/ + labels.csv with dx and lesion_id) and dental/ (images/).
@@ -16,7 +16,7 @@ DATA=${1:?DATA_ROOT (with ham10000/ and dental/)}
 OUT=${2:?output folder}
 MAX_TIME=${3:-20:00}
 shift $(( $# < 3 ? $# : 3 ))
-IDS=("${@:-dcgan-lesions sngan-lesions acgan-lesions wgan-gp-dental}")
+IDS=("${@:-dcgan-lesions sngan-lesions acgan-lesions wgan-gp-dental ddpm-lesions}")
 # shellcheck disable=SC2206  # the default list splits into ids
 IDS=(${IDS[*]})
 
@@ -29,6 +29,7 @@ for id in "${IDS[@]}"; do
     dcgan-lesions)  extra=("${LESIONS[@]}" --ema 0.999) ;;
     sngan-lesions)  extra=("${LESIONS[@]}" --ema 0.999) ;;
     acgan-lesions)  extra=("${LESIONS[@]}" --ema 0.999) ;;  # class-balanced draws by default
+    ddpm-lesions)   extra=("${LESIONS[@]}" --ema 0.999) ;;  # the diffusion baseline: no discriminator
     wgan-gp-dental) extra=(--data "$DATA/dental" --holdout 0.2 --split-seed 0 --batch-size 16 --ema 0.999
                            --augment translation) ;;
     *) echo "unknown id $id" >&2; exit 2 ;;
