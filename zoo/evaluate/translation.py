@@ -86,13 +86,16 @@ def _skin_ring(reference: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(has_skin[:, None, None, None], skin, ring)
 
 
-def _colour_cast(x: torch.Tensor, mask: torch.Tensor, ring: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per image: (distance of the mean colour inside ``mask`` to the mean colour of ``ring`` (the
-    skin around it), the ring's own spread: the mean per-channel standard deviation of its pixels).
-    A restored area without a cast lies within the spread of the skin around it."""
-    skin = _region_mean(x, ring)
-    spread = ((x - skin[..., None, None]) ** 2 * ring).sum((2, 3)).div(ring.sum((2, 3))).sqrt().mean(1)
-    return (_region_mean(x, mask) - skin).abs().mean(1), spread
+def _colour_cast(x: torch.Tensor, mask: torch.Tensor, ring: torch.Tensor) -> torch.Tensor:
+    """Per image: the distance of the mean colour inside ``mask`` to the mean colour of ``ring``
+    (the skin around it). A restored area without a cast lies within the ring's :func:`_spread`."""
+    return (_region_mean(x, mask) - _region_mean(x, ring)).abs().mean(1)
+
+
+def _spread(x: torch.Tensor, ring: torch.Tensor) -> torch.Tensor:
+    """Per image: the mean per-channel standard deviation of ``x``'s pixels in ``ring``."""
+    skin = _region_mean(x, ring)[..., None, None]
+    return ((x - skin) ** 2 * ring).sum((2, 3)).div(ring.sum((2, 3))).sqrt().mean(1)
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -168,19 +171,20 @@ def paired_metrics(model, data: TrainingData, batch_size: int = 16, progress: bo
     for batch in _batches(data, batch_size, progress, "paired"):
         x = _model_input(batch[source], device, dtype)
         out, x, y = _unit(model.translate(x, direction)), _unit(x), _unit(_model_input(batch[target], device, dtype))
+        if "mask" in batch:  # the same for the output and the copy: computed once
+            mask = (batch["mask"].to(device) > 127).to(out.dtype)
+            ring = _skin_ring(y, mask)
+            spread = _spread(y, ring)  # of the clean skin around the mask
         for name, guess in (("", out), ("copy_", x)):
             means.add(f"{name}l1", _l1(guess, y))
             means.add(f"{name}ssim", _ssim(guess, y))
             means.add(f"{name}psnr", _psnr(guess, y))
             if "mask" in batch:
-                mask = (batch["mask"].to(device) > 127).to(out.dtype)
-                ring = _skin_ring(y, mask)
                 means.add(f"{name}l1_in_mask", _region_l1(guess, y, mask))
                 means.add(f"{name}l1_outside_mask", _region_l1(guess, y, 1 - mask))
                 # outside the mask and the band where SSIM's window would still see inside it
                 means.add(f"{name}ssim_outside_mask", _ssim(guess, y, 1 - grow_mask(mask, SSIM_WINDOW // 2)))
-                cast, _ = _colour_cast(guess, mask, ring)
-                spread = _colour_cast(y, mask, ring)[1]  # of the clean skin around the mask
+                cast = _colour_cast(guess, mask, ring)
                 means.add(f"{name}colour_cast", cast)
                 means.add(f"{name}cast_within_spread", (cast <= spread).float())
                 if not name:
