@@ -129,9 +129,12 @@ def test_pipeline_runs_one_direction_in_int8_and_keeps_sizes():
 def test_cli_translates_in_int8_calibrating_once_then_reusing_the_cache(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MEDGAN_ZOO_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(0)
-    # the tanh output: an untrained residual generator is the identity, the same in int8 and float32
-    zoo.create("pix2pix-pws", image_size=32, g_features=8, d_features=8, g_output="image").save_pretrained(
-        tmp_path / "m")
+    def untrained_pix2pix_in_m() -> None:
+        # the tanh output: an untrained residual generator is the identity, the same in int8 and float32
+        zoo.create("pix2pix-pws", image_size=32, g_features=8, d_features=8, g_output="image").save_pretrained(
+            tmp_path / "m")
+
+    untrained_pix2pix_in_m()
     rng = np.random.default_rng(1)
     for i in range(3):
         Image.fromarray(rng.integers(0, 256, (36, 48, 3), dtype=np.uint8)).save(tmp_path / f"face{i}.png")
@@ -159,9 +162,7 @@ def test_cli_translates_in_int8_calibrating_once_then_reusing_the_cache(tmp_path
     assert "int8: calibrating on 3 of the inputs" in capsys.readouterr().out
     assert list((tmp_path / "cache" / "int8").glob("*/*/generator.pt2")) == packages
     # New weights are a new key: the old package is not used for them.
-    # the tanh output: an untrained residual generator is the identity, the same in int8 and float32
-    zoo.create("pix2pix-pws", image_size=32, g_features=8, d_features=8, g_output="image").save_pretrained(
-        tmp_path / "m")
+    untrained_pix2pix_in_m()
     translate("new", "--dtype", "int8")
     assert "int8: calibrating" in capsys.readouterr().out
     assert len(list((tmp_path / "cache" / "int8").glob("*/*/generator.pt2"))) == 2

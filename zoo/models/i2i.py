@@ -73,6 +73,23 @@ def add_bounded(x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     return torch.tanh(torch.atanh(x.float().clamp(-1 + 1e-3, 1 - 1e-3)) + residual.float()).to(x.dtype)
 
 
+def _is_residual(output: str, in_channels: int, out_channels: int) -> bool:
+    """Check a generator's ``output`` choice: ``"residual"`` (True) adds to the input, so needs
+    as many input as output channels; ``"image"`` (False) draws the output anew."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    if output == "residual" and in_channels != out_channels:
+        raise ValueError(f"output='residual' needs as many input as output channels, got {in_channels} "
+                         f"and {out_channels}")
+    return output == "residual"
+
+
+def _zero(layer: nn.Module) -> None:
+    """A residual generator's last layer starts at zero: untrained, it returns its input."""
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+
+
 class ResnetGenerator(nn.Module):
     """The ResNet generator of CycleGAN. ``output="image"`` ends in tanh, as the reference;
     ``"residual"`` adds its last conv's output to the input (:func:`add_bounded`), that conv
@@ -83,11 +100,7 @@ class ResnetGenerator(nn.Module):
                  downsamplings: int = 2, norm: str | None = "instance", upsample: str = "transposed",
                  output: str = "image"):
         super().__init__()
-        if output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        if output == "residual" and in_channels != out_channels:
-            raise ValueError(f"output='residual' needs as many input as output channels, got {in_channels} "
-                             f"and {out_channels}")
+        self.residual = _is_residual(output, in_channels, out_channels)
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, features, 7, bias=_bias(norm)),
                   norm_layer(norm, features), nn.ReLU(inplace=True)]
         width = features
@@ -102,14 +115,12 @@ class ResnetGenerator(nn.Module):
             width //= 2
         head = nn.Conv2d(width, out_channels, 7)
         layers += [nn.ReflectionPad2d(3), head]
-        if output == "residual":
-            nn.init.zeros_(head.weight)
-            nn.init.zeros_(head.bias)
+        if self.residual:
+            _zero(head)
         else:
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
         self.multiple = 2**downsamplings
-        self.residual = output == "residual"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return add_bounded(x, self.net(x)) if self.residual else self.net(x)
@@ -127,12 +138,7 @@ class UNetGenerator(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, features: int = 64, levels: int = 7,
                  norm: str | None = "batch", dropout: float = 0.5, output: str = "image"):
         super().__init__()
-        if output not in OUTPUTS:
-            raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-        if output == "residual" and in_channels != out_channels:
-            raise ValueError(f"output='residual' needs as many input as output channels, got {in_channels} "
-                             f"and {out_channels}")
-        self.residual = output == "residual"
+        self.residual = _is_residual(output, in_channels, out_channels)
         widths = [min(features * 2**i, features * 8) for i in range(levels)]
         self.down = nn.ModuleList()
         for i, w in enumerate(widths):
@@ -155,9 +161,7 @@ class UNetGenerator(nn.Module):
                 nn.Dropout(dropout) if (dropout and not last and i >= levels - 3) else nn.Identity(),
             ))
         if self.residual:
-            head = self.up[-1][1]
-            nn.init.zeros_(head.weight)
-            nn.init.zeros_(head.bias)
+            _zero(self.up[-1][1])
         self.multiple = 2**levels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
