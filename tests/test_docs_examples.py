@@ -131,3 +131,13 @@ def test_the_docs_site_builds_strictly(tmp_path):
                           capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "site" / "reference" / "index.html").read_text().count("zoo.load") > 0
+
+
+def test_no_docs_file_is_git_ignored():
+    """A page or image that .gitignore swallows builds here but is missing from every clone."""
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    files = [str(p.relative_to(ROOT)) for p in (ROOT / "docs").rglob("*") if p.is_file()]
+    done = subprocess.run([git, "check-ignore", "--no-index", *files], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.split() == [], "ignored by .gitignore, so never committed: " + done.stdout
