@@ -153,6 +153,27 @@ def test_change_prior_is_the_l1_of_each_translation_and_off_by_default():
         zoo.create("cyclegan-pws", change_weight=-1)
 
 
+def test_cycle_weight_b_weighs_the_b_to_a_to_b_cycle_alone(monkeypatch):
+    """With the adversarial and identity terms off, the generators learn from the cycles only: the
+    B->A->B cycle moves them exactly when cycle_weight_b is above zero."""
+    from plugins.cyclegan import model as cyclegan
+
+    monkeypatch.setattr(cyclegan.losses, "g_loss", lambda kind, logits: 0 * logits.mean())
+    clean, stained = faces(4, seed=4)
+    moved = {}
+    for cycle_a, cycle_b in ((0.0, 0.0), (0.0, 5.0), (5.0, 0.0)):
+        torch.manual_seed(0)
+        model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4,
+                           identity_weight=0.0, cycle_weight=cycle_a, cycle_weight_b=cycle_b)
+        before = [p.detach().clone() for p in model.generator_ba.parameters()]
+        train_steps(model, {"A": clean, "B": stained}, steps=1, batch_size=4, progress=False)
+        moved[cycle_a, cycle_b] = any(not torch.equal(a, p) for a, p in zip(before, model.generator_ba.parameters()))
+    assert moved == {(0.0, 0.0): False, (0.0, 5.0): True, (5.0, 0.0): True}
+    assert zoo.create("cyclegan-pws").config["cycle_weight_b"] is None  # None: the same as cycle_weight
+    with pytest.raises(zoo.ConfigError, match="cycle_weight_b"):
+        zoo.create("cyclegan-pws", cycle_weight_b=-1)
+
+
 def test_translation_pipelines_name_their_directions():
     pipe = zoo.pipeline_for(zoo.create("cyclegan-pws", image_size=32, g_features=8, g_blocks=1, d_features=8))
     assert pipe.directions == {"AtoB": "AtoB", "BtoA": "BtoA", "add": "AtoB", "remove": "BtoA"}

@@ -48,6 +48,7 @@ class CycleGAN(GANModel):
         norm: str = "instance",
         gan_loss: str = "lsgan",
         cycle_weight: float = 10.0,
+        cycle_weight_b: float | None = None,
         identity_weight: float = 0.5,
         change_weight: float = 0.0,
         pool_size: int = 50,
@@ -60,14 +61,20 @@ class CycleGAN(GANModel):
         """``upsample``: the generators' x2 steps, "transposed" (the reference) or "resize" (no
         checkerboard). ``g_output``: "image" (tanh, the reference) or "residual" (the input plus a
         learned change, identity at initialisation: for edits that leave most of the image alone).
+        ``cycle_weight_b``: the weight of the B->A->B cycle alone (default: ``cycle_weight``). Lower
+        it when B->A forgets by design, e.g. removing a stain: to redraw that exact stain, the full
+        cycle loss asks the removed image to keep a faint trace of it (Chu et al. 2017, "CycleGAN,
+        a master of steganography"), which works against removal.
         ``change_weight``: L1 of each translation's change (output minus input), a prior that an
         edit should touch only what differs between the domains (0: off, the reference).
         ``direction_names`` gives the directions names (``{"add": "AtoB", "remove": "BtoA"}``);
         ``default_direction`` (a name or 'AtoB'/'BtoA') is what the pipeline runs when none is given:
         the model's main use, e.g. 'remove' for a stain remover."""
         super().__init__()
-        if change_weight < 0:
-            raise ValueError(f"change_weight must be >= 0, got {change_weight}")
+        for name, weight in (("change_weight", change_weight), ("cycle_weight", cycle_weight),
+                             ("cycle_weight_b", cycle_weight_b or 0.0)):
+            if weight < 0:
+                raise ValueError(f"{name} must be >= 0, got {weight}")
         if gan_loss not in ("lsgan", "bce", "hinge"):
             raise ValueError(f"gan_loss must be 'lsgan', 'bce' or 'hinge', got {gan_loss!r}")
         bad = {k: v for k, v in (direction_names or {}).items() if v not in ("AtoB", "BtoA")}
@@ -140,8 +147,11 @@ class CycleGAN(GANModel):
         frozen_a, frozen_b = ctx.frozen(d_a), ctx.frozen(d_b)  # D passes gradients to G, computes none of its own
         adv = (losses.g_loss(kind, frozen_b(self._augment(ctx, fake_b)))
                + losses.g_loss(kind, frozen_a(self._augment(ctx, fake_a))))
-        cyc = F.l1_loss(self.generator_ba(fake_b), real_a) + F.l1_loss(self.generator_ab(fake_a), real_b)
-        g_total = adv + cycle * cyc
+        cycle_b = cycle if cfg.get("cycle_weight_b") is None else cfg["cycle_weight_b"]
+        cyc_a = F.l1_loss(self.generator_ba(fake_b), real_a)
+        cyc_b = F.l1_loss(self.generator_ab(fake_a), real_b) if cycle_b else torch.zeros_like(cyc_a)
+        cyc = cyc_a + cyc_b
+        g_total = adv + cycle * cyc_a + cycle_b * cyc_b
         idt = torch.zeros((), device=real_a.device)
         if identity:  # a generator fed its own target domain should leave it alone (keeps colours)
             idt = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(self.generator_ba(real_a), real_a)
