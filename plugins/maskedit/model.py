@@ -47,6 +47,7 @@ from zoo.models.i2i import (
     grow_mask,
     smooth_fill,
     up_layers,
+    zero_init,
 )
 
 DIRECTIONS = ("remove", "add")
@@ -84,8 +85,7 @@ class MaskedUNet(nn.Module):
         self.up2 = _deconv(4 * f, 2 * f, norm, upsample)
         self.up1 = _deconv(4 * f, f, norm, upsample)  # its input: up2's output joined to down1's
         self.head = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(2 * f, channels, 7))
-        nn.init.zeros_(self.head[1].weight)  # identity at initialisation: no edit until one is learned
-        nn.init.zeros_(self.head[1].bias)
+        zero_init(self.head[1])  # identity at initialisation: no edit until one is learned
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         s0 = self.stem(torch.cat([x, mask], 1))

@@ -25,7 +25,7 @@ from torch import nn
 from zoo.models.blocks import norm_layer
 
 __all__ = ["ResidualBlock", "UPSAMPLINGS", "OUTPUTS", "up_layers", "add_bounded", "ResnetGenerator", "UNetGenerator",
-    "PatchDiscriminator", "receptive_field", "ImagePool", "smooth_fill", "edit_inputs", "grow_mask"]
+    "PatchDiscriminator", "receptive_field", "ImagePool", "smooth_fill", "edit_inputs", "grow_mask", "zero_init"]
 
 
 def _bias(norm: str | None) -> bool:
@@ -84,7 +84,7 @@ def _is_residual(output: str, in_channels: int, out_channels: int) -> bool:
     return output == "residual"
 
 
-def _zero(layer: nn.Module) -> None:
+def zero_init(layer: nn.Module) -> None:
     """A residual generator's last layer starts at zero: untrained, it returns its input."""
     nn.init.zeros_(layer.weight)
     nn.init.zeros_(layer.bias)
@@ -116,7 +116,7 @@ class ResnetGenerator(nn.Module):
         head = nn.Conv2d(width, out_channels, 7)
         layers += [nn.ReflectionPad2d(3), head]
         if self.residual:
-            _zero(head)
+            zero_init(head)
         else:
             layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
@@ -161,7 +161,7 @@ class UNetGenerator(nn.Module):
                 nn.Dropout(dropout) if (dropout and not last and i >= levels - 3) else nn.Identity(),
             ))
         if self.residual:
-            _zero(self.up[-1][1])
+            zero_init(self.up[-1][1])
         self.multiple = 2**levels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
