@@ -244,3 +244,32 @@ def test_every_checkpoint_exports_as_a_model_the_last_equal_to_the_runs(base, tm
     first = load_file(exported[0] / "generator.safetensors")
     assert any(not torch.equal(first[k], final[k]) for k in first)  # an earlier step: other weights
     assert zoo.load(exported[0]).model.training_split == zoo.load(run / "model").model.training_split
+
+
+def test_init_from_starts_a_run_from_trained_networks(base, tmp_path, capsys):
+    """Fine-tuning: --init-from copies a model's trained networks in before the first step."""
+    first = tmp_path / "first"
+    assert main([*base, "--steps", "2", "--out", str(first)]) == 0
+    common = [*base, "--steps", "1", "--seed", "5", "--lr", "1e-9"]  # one step that hardly moves anything
+    assert main([*common, "--out", str(tmp_path / "tuned"), "--init-from", str(first / "model")]) == 0
+    assert f"started from {first / 'model'}: generator" in capsys.readouterr().out
+    assert main([*common, "--out", str(tmp_path / "fresh")]) == 0
+
+    def weights(run):
+        state = load_file(run / "model" / "generator.safetensors")
+        return {k: v for k, v in state.items() if "running" not in k and "num_batches" not in k}  # BN statistics move
+
+    start, tuned, fresh = weights(first), weights(tmp_path / "tuned"), weights(tmp_path / "fresh")
+    assert all(torch.allclose(start[k], tuned[k], atol=1e-6) for k in start)
+    assert not all(torch.allclose(start[k], fresh[k], atol=1e-3) for k in start)  # --seed 5 alone starts elsewhere
+
+
+def test_init_from_a_model_that_does_not_fit_is_refused_naming_why(base, tmp_path, capsys):
+    first = tmp_path / "first"
+    assert main([*base, "--steps", "1", "--out", str(first)]) == 0
+    narrow = [*base, "--set", "g_features=16", "--steps", "1"]
+    assert main([*narrow, "--out", str(tmp_path / "narrow"), "--init-from", str(first / "model")]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit" in err and "--set values" in err and "there" in err
+    assert main([*base, "--steps", "1", "--out", str(tmp_path / "other"), "--init-from", "cyclegan-pws"]) == 2
+    assert "CycleGAN model and this run trains a DCGAN" in capsys.readouterr().err

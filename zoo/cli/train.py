@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="linear warm-up of the learning rate over the first N steps (default: 0, none)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the initial weights, data order, latents and augmentation (default 0)")
+    parser.add_argument("--init-from", default=None, metavar="MODEL",
+                        help="start from the trained networks of a model id, Hub repo or folder of the same "
+                             "family and shapes (fine-tuning); the networks it lacks, e.g. discriminators, "
+                             "start fresh. A resumed run continues from its checkpoint instead")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor override, JSON value: --set image_size=[128,96] --set g_features=128")
     parser.add_argument("--ema", type=decay, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["run", "reproducible_command", "run_folder_lock", "OPTION_FLAGS"]
+__all__ = ["run", "start_from", "reproducible_command", "run_folder_lock", "OPTION_FLAGS"]
 
 # Trainer options as zoo train spells them (for messages about a resumed run).
 OPTION_FLAGS = {"seed": "--seed", "batch_size": "--batch-size", "lr": "--lr", "augment": "--augment",
@@ -134,6 +134,33 @@ def _shown(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def start_from(model, source: str) -> list[str]:
+    """Copy the trained networks of ``source`` (a model id, Hub repo or folder) into ``model``, for
+    fine-tuning; returns their names. Networks ``source`` does not ship (e.g. discriminators) keep
+    their fresh weights. Read from safetensors, like every load."""
+    from zoo.errors import ZooError
+    from zoo.hub.loading import load_model
+
+    trained = load_model(source, dtype=torch.float32)
+    if type(trained) is not type(model):
+        raise ZooError(f"--init-from {source} is a {type(trained).__name__} model and this run trains a "
+                       f"{type(model).__name__}: start from a model of the same family")
+    copied, ours = [], model.networks()
+    for name, net in trained.networks().items():
+        if name in trained.absent_networks:
+            continue
+        theirs, mine = net.state_dict(), ours[name].state_dict()
+        unfit = [f"{k} {tuple(v.shape)} there, {tuple(mine[k].shape)} here"
+                 for k, v in theirs.items() if k in mine and v.shape != mine[k].shape]
+        unfit += [f"{k} only {'there' if k in theirs else 'here'}" for k in sorted(set(theirs) ^ set(mine))]
+        if unfit:
+            raise ZooError(f"--init-from {source}: its {name} does not fit this run's ({'; '.join(unfit[:3])}). "
+                           "Give the run the --set values of the model it starts from (its config.json)")
+        ours[name].load_state_dict(theirs)
+        copied.append(name)
+    return copied
+
+
 def run(args: argparse.Namespace, command: str) -> Path:
     """Train as ``args`` say; returns the exported model folder."""
     import zoo
@@ -207,6 +234,9 @@ def _run(args: argparse.Namespace, command: str, out: Path) -> Path:
         accelerator.print(f"classes: {list(data.class_names)}, from the data's {args.label_column!r} column")
         torch.manual_seed(args.seed)
         model = zoo.create(args.model, **{**overrides, "class_names": list(data.class_names)})
+    if args.init_from:  # a resumed run then loads its checkpoint over these
+        copied = start_from(model, args.init_from)
+        accelerator.print(f"started from {args.init_from}: {', '.join(copied)} (the other networks start fresh)")
     held = None
     if args.holdout:
         data, held = split_by_group(data, args.holdout, seed=args.split_seed)
