@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_model
 
 from zoo.errors import WeightsError
 
-__all__ = ["PICKLE_SUFFIXES", "refuse_pickle", "save_network", "load_network"]
+__all__ = ["PICKLE_SUFFIXES", "refuse_pickle", "save_network", "load_network", "state_mismatches"]
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
@@ -42,6 +42,27 @@ def save_network(net: torch.nn.Module, path: str | Path) -> None:
     save_model(net, str(path), metadata={"format": "pt", "library": "medgan-zoo"})
 
 
+def state_mismatches(own: dict[str, torch.Tensor], state: dict[str, torch.Tensor],
+                     theirs: str = "file", ours: str = "config") -> list[str]:
+    """Why ``state`` cannot load strictly into a network whose ``state_dict()`` is ``own``: its
+    missing keys, unexpected keys and shape mismatches (each shape labelled ``theirs``/``ours``),
+    up to 8 of each; empty when it fits."""
+    # save_model stores a tied (shared) tensor once; its other names are not missing.
+    stored = {own[k].data_ptr() for k in set(own) & set(state)}
+    missing = sorted(k for k in set(own) - set(state) if own[k].data_ptr() not in stored)
+    unexpected = sorted(set(state) - set(own))
+    reshaped = sorted(
+        f"{k} ({theirs} {tuple(state[k].shape)}, {ours} {tuple(own[k].shape)})"
+        for k in set(own) & set(state)
+        if state[k].shape != own[k].shape
+    )
+    return [
+        f"{name}: {', '.join(keys[:8])}" + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+        for name, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", reshaped))
+        if keys
+    ]
+
+
 def load_network(net: torch.nn.Module, path: str | Path, what: str = "") -> None:
     """Load ``path`` into ``net`` strictly; every failure becomes a :class:`WeightsError`."""
     path = Path(path)
@@ -58,22 +79,8 @@ def load_network(net: torch.nn.Module, path: str | Path, what: str = "") -> None
             "Download or save it again; `zoo.load(..., force_download=True)` re-fetches a Hub file."
         ) from None
     own = net.state_dict()
-    # save_model stores a tied (shared) tensor once; its other names are not missing.
-    stored = {own[k].data_ptr() for k in set(own) & set(state)}
-    missing = sorted(k for k in set(own) - set(state) if own[k].data_ptr() not in stored)
-    unexpected = sorted(set(state) - set(own))
-    reshaped = sorted(
-        f"{k} (file {tuple(state[k].shape)}, config {tuple(own[k].shape)})"
-        for k in set(own) & set(state)
-        if state[k].shape != own[k].shape
-    )
-    if missing or unexpected or reshaped:
-        parts = [
-            f"{name}: {', '.join(keys[:8])}" + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
-            for name, keys in (("missing keys", missing), ("unexpected keys", unexpected),
-                               ("shape mismatches", reshaped))
-            if keys
-        ]
+    parts = state_mismatches(own, state)
+    if parts:
         raise WeightsError(
             f"{label} does not match the network built from config.json; " + "; ".join(parts)
             + ". The weights were saved from a different configuration: fix config.json or re-save the weights."

@@ -140,6 +140,7 @@ def start_from(model, source: str) -> list[str]:
     their fresh weights. Read from safetensors, like every load."""
     from zoo.errors import ZooError
     from zoo.hub.loading import load_model
+    from zoo.hub.weights import state_mismatches
 
     trained = load_model(source, dtype=torch.float32)
     if type(trained) is not type(model):
@@ -149,14 +150,11 @@ def start_from(model, source: str) -> list[str]:
     for name, net in trained.networks().items():
         if name in trained.absent_networks:
             continue
-        theirs, mine = net.state_dict(), ours[name].state_dict()
-        unfit = [f"{k} {tuple(v.shape)} there, {tuple(mine[k].shape)} here"
-                 for k, v in theirs.items() if k in mine and v.shape != mine[k].shape]
-        unfit += [f"{k} only {'there' if k in theirs else 'here'}" for k in sorted(set(theirs) ^ set(mine))]
+        unfit = state_mismatches(ours[name].state_dict(), net.state_dict(), theirs="there", ours="here")
         if unfit:
-            raise ZooError(f"--init-from {source}: its {name} does not fit this run's ({'; '.join(unfit[:3])}). "
+            raise ZooError(f"--init-from {source}: its {name} does not fit this run's ({'; '.join(unfit)}). "
                            "Give the run the --set values of the model it starts from (its config.json)")
-        ours[name].load_state_dict(theirs)
+        ours[name].load_state_dict(net.state_dict())
         copied.append(name)
     return copied
 
