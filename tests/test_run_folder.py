@@ -246,6 +246,35 @@ def test_every_checkpoint_exports_as_a_model_the_last_equal_to_the_runs(base, tm
     assert zoo.load(exported[0]).model.training_split == zoo.load(run / "model").model.training_split
 
 
+def test_discriminator_warm_up_holds_the_generator_for_its_steps():
+    """--d-warmup-steps: D alone learns first (for fine-tuning against a fresh D), then both."""
+    torch.manual_seed(0)
+    trainer = Trainer(zoo.create("dcgan-lesions", image_size=8), _data(), batch_size=4, progress=False,
+                      d_warmup_steps=2)
+
+    def weights(name):
+        net = trainer.accelerator.unwrap_model(trainer.wrapped[name])
+        return {k: v.detach().clone() for k, v in net.named_parameters()}
+
+    g0, d0 = weights("generator"), weights("discriminator")
+    list(trainer.steps(2))
+    g2, d2 = weights("generator"), weights("discriminator")
+    assert all(torch.equal(g0[k], g2[k]) for k in g0)
+    assert not all(torch.equal(d0[k], d2[k]) for k in d0)
+    assert not trainer.optimizers["generator"].state  # Adam's moments start at the first real step
+    list(trainer.steps(3))
+    assert not all(torch.equal(g2[k], v) for k, v in weights("generator").items())
+    assert trainer.state.setup["options"]["d_warmup_steps"] == 2  # a resumed run must repeat it
+
+
+def test_discriminator_warm_up_needs_a_discriminator():
+    with pytest.raises(ValueError, match="no discriminator to warm up"):
+        Trainer(zoo.create("ddpm-lesions", image_size=8, block_out_channels=[32, 32], attention_levels=[]),
+                _data(), batch_size=4, progress=False, d_warmup_steps=1)
+    with pytest.raises(SystemExit):
+        main(["--model", "dcgan-lesions", "--data", ".", "--out", ".", "--d-warmup-steps", "x"])
+
+
 def test_init_from_starts_a_run_from_trained_networks(base, tmp_path, capsys):
     """Fine-tuning: --init-from copies a model's trained networks in before the first step."""
     first = tmp_path / "first"

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start from the trained networks of a model id, Hub repo or folder of the same "
                              "family and shapes (fine-tuning); the networks it lacks, e.g. discriminators, "
                              "start fresh. A resumed run continues from its checkpoint instead")
+    parser.add_argument("--d-warmup-steps", type=int, default=0, metavar="N",
+                        help="train only the discriminators for the first N steps, the generators held: with "
+                             "--init-from, so that fine-tuning starts against a D that knows the data (default 0)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor override, JSON value: --set image_size=[128,96] --set g_features=128")
     parser.add_argument("--ema", type=decay, default=0.0, metavar="DECAY", help="EMA of G, e.g. 0.999 (0: off)")

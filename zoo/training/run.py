@@ -19,7 +19,8 @@ __all__ = ["run", "start_from", "reproducible_command", "run_folder_lock", "OPTI
 
 # Trainer options as zoo train spells them (for messages about a resumed run).
 OPTION_FLAGS = {"seed": "--seed", "batch_size": "--batch-size", "lr": "--lr", "augment": "--augment",
-                "ema_decay": "--ema", "lr_scheduler": "--lr-scheduler", "lr_warmup_steps": "--lr-warmup-steps"}
+                "ema_decay": "--ema", "lr_scheduler": "--lr-scheduler", "lr_warmup_steps": "--lr-warmup-steps",
+                "d_warmup_steps": "--d-warmup-steps"}
 
 
 def _log_with(choice: str):
@@ -258,7 +259,8 @@ def _run(args: argparse.Namespace, command: str, out: Path) -> Path:
                       augment=args.augment, accelerator=accelerator, progress=not args.no_progress,
                       balance_classes=args.balance_classes, monitor=monitor,
                       optimizer_options={"fused": True} if args.fused_adam else None,
-                      lr_scheduler=args.lr_scheduler, lr_warmup_steps=args.lr_warmup_steps, total_steps=args.steps)
+                      lr_scheduler=args.lr_scheduler, lr_warmup_steps=args.lr_warmup_steps, total_steps=args.steps,
+                      d_warmup_steps=args.d_warmup_steps)
     changed: dict = {}
     if args.resume:
         if args.resume == "latest":

@@ -88,6 +88,20 @@ def ema_with_warmup(decay: float):
     return update
 
 
+class HeldOptimizer:
+    """An optimiser whose ``step`` does nothing: its network stays as it is (and Adam's moments
+    stay empty) while the family's ``training_step`` runs unchanged."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.optimizer.zero_grad(set_to_none=set_to_none)
+
+    def step(self, closure=None) -> None:
+        pass
+
+
 @dataclass
 class StepContext:
     """What a family's ``training_step`` may use besides its batch and optimizers."""
@@ -164,8 +178,14 @@ class Trainer:
         lr_scheduler: str = "constant",
         lr_warmup_steps: int = 0,
         total_steps: int | None = None,
+        d_warmup_steps: int = 0,
     ):
-        """``monitor(trainer, step)`` is called on the main process only, at the first step and after
+        """``d_warmup_steps``: for the first N steps only the discriminator learns; every other
+        optimiser is held (its ``step`` does nothing). For fine-tuning a GAN whose discriminator
+        starts fresh (``--init-from``): with an untrained D, the generator learns only from its
+        reconstruction losses, and for a translator those pull it back to the identity.
+
+        ``monitor(trainer, step)`` is called on the main process only, at the first step and after
         each step (e.g. :class:`DiscriminatorMonitor`); it must do no collective operation, which
         would wait forever for the other processes."""
         from accelerate import Accelerator  # here, not at the top: import zoo stays light
@@ -218,6 +238,14 @@ class Trainer:
         prepared = acc.prepare(*[model.networks()[n] for n in self.names], *optimizers.values())
         self.wrapped = dict(zip(self.names, prepared[: len(self.names)]))
         self.optimizers = dict(zip(optimizers, prepared[len(self.names):]))
+        if d_warmup_steps < 0:
+            raise ValueError(f"d_warmup_steps must be >= 0, got {d_warmup_steps}")
+        if d_warmup_steps and not ("discriminator" in self.optimizers and len(self.optimizers) > 1):
+            raise ValueError(f"{model.model_id or model.family} has no discriminator to warm up "
+                             f"(its optimisers: {sorted(self.optimizers)}); drop --d-warmup-steps")
+        self.d_warmup_steps = d_warmup_steps
+        self._held = {name: opt if name == "discriminator" else HeldOptimizer(opt)
+                      for name, opt in self.optimizers.items()}
         # The loop's state is registered first, so its checkpoint file never moves whatever else is saved.
         self.state.setup = {"config": json.loads(json.dumps(model.config)),
                             "ema": sorted(model.inference_networks) if ema_decay else []}
@@ -246,6 +274,8 @@ class Trainer:
         self.schedulers = self._schedulers(lr_scheduler, lr_warmup_steps, total_steps)
         if self.schedulers:  # recorded only when used: a run without schedules compares as before
             self.state.setup["options"].update(lr_scheduler=lr_scheduler, lr_warmup_steps=lr_warmup_steps)
+        if d_warmup_steps:
+            self.state.setup["options"]["d_warmup_steps"] = d_warmup_steps
 
     def _schedulers(self, name: str, warmup: int, total: int | None) -> list:
         """One learning-rate schedule per optimiser, from diffusers (``get_scheduler``: constant,
@@ -383,7 +413,8 @@ class Trainer:
             while self.state.step < until:
                 step = self.state.step
                 ctx = self._context(step)
-                logs = self.model.training_step(ctx.next_batch(), self.optimizers, ctx)
+                optimizers = self._held if step < self.d_warmup_steps else self.optimizers
+                logs = self.model.training_step(ctx.next_batch(), optimizers, ctx)
                 bad = [k for k, v in logs.items() if not math.isfinite(v)]
                 # Every process must stop together, or the others would wait forever in the next step.
                 if acc.num_processes > 1:
@@ -501,7 +532,7 @@ class Trainer:
             return {}
         # Options a checkpoint does not record (written before they existed, or a schedule unused) are
         # compared with their defaults.
-        defaults = {"lr_scheduler": "constant", "lr_warmup_steps": 0}
+        defaults = {"lr_scheduler": "constant", "lr_warmup_steps": 0, "d_warmup_steps": 0}
         keys = set(then) | set(now)
         changed = {k: (then.get(k, defaults.get(k)), now.get(k, defaults.get(k))) for k in sorted(keys)
                    if then.get(k, defaults.get(k)) != now.get(k, defaults.get(k))}
