@@ -59,8 +59,10 @@ class CycleGAN(GANModel):
         default_direction: str = "AtoB",
     ):
         """``upsample``: the generators' x2 steps, "transposed" (the reference) or "resize" (no
-        checkerboard). ``g_output``: "image" (tanh, the reference) or "residual" (the input plus a
-        learned change, identity at initialisation: for edits that leave most of the image alone).
+        checkerboard). ``g_output``: "image" (tanh, the reference), "residual" (the input plus a
+        learned change, identity at initialisation: for edits that leave most of the image alone) or
+        "gated" (that change under a learned per-pixel gate, which can switch it off exactly where
+        the domains agree: attention-guided CycleGAN, Mejjati et al. 2018).
         ``cycle_weight_b``: the weight of the B->A->B cycle alone (default: ``cycle_weight``). Lower
         it when B->A forgets by design, e.g. removing a stain: to redraw that exact stain, the full
         cycle loss asks the removed image to keep a faint trace of it (Chu et al. 2017, "CycleGAN,

@@ -42,7 +42,8 @@ class Pix2Pix(GANModel):
         ``norm="instance"``: the reference trains with batch norm at batch size 1, which is instance
         norm; instance norm also behaves the same in training and inference at any batch size.
         ``g_output="image"``: the reference's tanh output; ``"residual"``: the input plus a learned
-        change, for targets that differ from the input in one region (a stain that fades)."""
+        change, for targets that differ from the input in one region (a stain that fades); "gated": that
+        change under a learned per-pixel gate."""
         super().__init__()
         image_size = as_size(image_size)
         levels = levels or int(math.log2(min(image_size)))

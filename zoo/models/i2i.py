@@ -5,7 +5,8 @@ Written once (as in pytorch-CycleGAN-and-pix2pix, whose shapes they follow so us
 * :class:`ResidualBlock`: reflect-padded conv-norm-ReLU-conv-norm with an identity skip.
 * :class:`ResnetGenerator`: 7x7 stem, ``downsamplings`` strided convs, ``blocks`` residual blocks,
   as many x2 up-samplings (:func:`up_layers`), 7x7 to the image, tanh. ResNet-9 = ``blocks=9``.
-  ``output="residual"`` returns the input plus a learned change (:func:`add_bounded`).
+  ``output="residual"`` returns the input plus a learned change (:func:`add_bounded`), ``"gated"``
+  that change under a learned per-pixel gate (:func:`apply_output`).
 * :func:`up_layers`: a x2 up-sampling, a transposed conv or resize + conv (no checkerboard).
 * :class:`UNetGenerator`: encoder-decoder with skip concatenation at every level (U-Net-128 has 7
   levels); any size whose sides divide by 2**levels.
@@ -24,8 +25,9 @@ from torch import nn
 
 from zoo.models.blocks import norm_layer
 
-__all__ = ["ResidualBlock", "UPSAMPLINGS", "OUTPUTS", "up_layers", "add_bounded", "ResnetGenerator", "UNetGenerator",
-    "PatchDiscriminator", "receptive_field", "ImagePool", "smooth_fill", "edit_inputs", "grow_mask", "zero_init"]
+__all__ = ["ResidualBlock", "UPSAMPLINGS", "OUTPUTS", "up_layers", "add_bounded", "apply_output", "head_channels",
+           "ResnetGenerator", "UNetGenerator", "PatchDiscriminator", "receptive_field", "ImagePool", "smooth_fill",
+           "edit_inputs", "grow_mask", "zero_init"]
 
 
 def _bias(norm: str | None) -> bool:
@@ -49,7 +51,7 @@ class ResidualBlock(nn.Module):
 
 
 UPSAMPLINGS = ("transposed", "resize")
-OUTPUTS = ("image", "residual")
+OUTPUTS = ("image", "residual", "gated")
 
 
 def up_layers(cin: int, cout: int, upsample: str = "transposed", bias: bool = True) -> list[nn.Module]:
@@ -73,15 +75,32 @@ def add_bounded(x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
     return torch.tanh(torch.atanh(x.float().clamp(-1 + 1e-3, 1 - 1e-3)) + residual.float()).to(x.dtype)
 
 
-def _is_residual(output: str, in_channels: int, out_channels: int) -> bool:
-    """Check a generator's ``output`` choice: ``"residual"`` (True) adds to the input, so needs
-    as many input as output channels; ``"image"`` (False) draws the output anew."""
+def _output_kind(output: str, in_channels: int, out_channels: int) -> str:
+    """Check a generator's ``output`` choice. ``"image"`` draws the output anew (tanh); ``"residual"``
+    adds a learned change to the input; ``"gated"`` adds the change times a learned per-pixel gate
+    in (0, 1), so that pixels the edit should leave alone can be switched off exactly (the attention
+    of Mejjati et al. 2018 and Pumarola et al. 2018, GANimation). Both additive kinds need as many
+    input as output channels."""
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
-    if output == "residual" and in_channels != out_channels:
-        raise ValueError(f"output='residual' needs as many input as output channels, got {in_channels} "
+    if output != "image" and in_channels != out_channels:
+        raise ValueError(f"output={output!r} needs as many input as output channels, got {in_channels} "
                          f"and {out_channels}")
-    return output == "residual"
+    return output
+
+
+def head_channels(output: str, out_channels: int) -> int:
+    """What a generator's last layer emits: the image or change, plus one gate channel if gated."""
+    return out_channels + (output == "gated")
+
+
+def apply_output(output: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """A generator's result from its input ``x`` and its last layer's ``y`` (see :func:`_output_kind`)."""
+    if output == "residual":
+        return add_bounded(x, y)
+    if output == "gated":
+        return add_bounded(x, torch.sigmoid(y[:, -1:]) * y[:, :-1])
+    return y
 
 
 def zero_init(layer: nn.Module) -> None:
@@ -94,13 +113,14 @@ class ResnetGenerator(nn.Module):
     """The ResNet generator of CycleGAN. ``output="image"`` ends in tanh, as the reference;
     ``"residual"`` adds its last conv's output to the input (:func:`add_bounded`), that conv
     starting at zero: an untrained generator returns its input, and learning a local edit (a
-    stain on a face) does not mean re-drawing the whole face first. Needs in == out channels."""
+    stain on a face) does not mean re-drawing the whole face first. ``"gated"`` is residual with a
+    learned gate on the change (:func:`apply_output`). Needs in == out channels unless "image"."""
 
     def __init__(self, in_channels: int, out_channels: int, features: int = 64, blocks: int = 9,
                  downsamplings: int = 2, norm: str | None = "instance", upsample: str = "transposed",
                  output: str = "image"):
         super().__init__()
-        self.residual = _is_residual(output, in_channels, out_channels)
+        self.output = _output_kind(output, in_channels, out_channels)
         layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, features, 7, bias=_bias(norm)),
                   norm_layer(norm, features), nn.ReLU(inplace=True)]
         width = features
@@ -113,17 +133,17 @@ class ResnetGenerator(nn.Module):
             layers += [*up_layers(width, width // 2, upsample, bias=_bias(norm)), norm_layer(norm, width // 2),
                        nn.ReLU(inplace=True)]
             width //= 2
-        head = nn.Conv2d(width, out_channels, 7)
+        head = nn.Conv2d(width, head_channels(output, out_channels), 7)
         layers += [nn.ReflectionPad2d(3), head]
-        if self.residual:
-            zero_init(head)
-        else:
+        if output == "image":
             layers.append(nn.Tanh())
+        else:
+            zero_init(head)  # gated: a zero change, under a gate of 0.5 everywhere
         self.net = nn.Sequential(*layers)
         self.multiple = 2**downsamplings
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return add_bounded(x, self.net(x)) if self.residual else self.net(x)
+        return apply_output(self.output, x, self.net(x))
 
 
 class UNetGenerator(nn.Module):
@@ -132,13 +152,14 @@ class UNetGenerator(nn.Module):
     Features double per level up to ``8 * features`` (pix2pix); dropout 0.5 in the three innermost
     decoder levels, as in the reference (it is pix2pix's only noise source). ``output`` as in
     :class:`ResnetGenerator`: ``"image"`` ends in tanh; ``"residual"`` adds the last layer's output,
-    zero at the start, to the input, so pixels the target leaves alone need not be re-drawn.
+    zero at the start, to the input, so pixels the target leaves alone need not be re-drawn;
+    ``"gated"`` gates that change per pixel.
     """
 
     def __init__(self, in_channels: int, out_channels: int, features: int = 64, levels: int = 7,
                  norm: str | None = "batch", dropout: float = 0.5, output: str = "image"):
         super().__init__()
-        self.residual = _is_residual(output, in_channels, out_channels)
+        self.output = _output_kind(output, in_channels, out_channels)
         widths = [min(features * 2**i, features * 8) for i in range(levels)]
         self.down = nn.ModuleList()
         for i, w in enumerate(widths):
@@ -152,15 +173,15 @@ class UNetGenerator(nn.Module):
         self.up = nn.ModuleList()
         for i in reversed(range(levels)):
             cin = widths[i] if i == levels - 1 else widths[i] * 2
-            cout = out_channels if i == 0 else widths[i - 1]
+            cout = head_channels(output, out_channels) if i == 0 else widths[i - 1]
             last = i == 0
             self.up.append(nn.Sequential(
                 nn.ReLU(inplace=False),
                 nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=last or _bias(norm)),
-                (nn.Identity() if self.residual else nn.Tanh()) if last else norm_layer(norm, cout),
+                (nn.Tanh() if output == "image" else nn.Identity()) if last else norm_layer(norm, cout),
                 nn.Dropout(dropout) if (dropout and not last and i >= levels - 3) else nn.Identity(),
             ))
-        if self.residual:
+        if output != "image":
             zero_init(self.up[-1][1])
         self.multiple = 2**levels
 
@@ -174,7 +195,7 @@ class UNetGenerator(nn.Module):
             y = layer(y)
             if skips:
                 y = torch.cat([y, skips.pop()], 1)
-        return add_bounded(x, y) if self.residual else y
+        return apply_output(self.output, x, y)
 
 
 class PatchDiscriminator(nn.Module):
