@@ -38,7 +38,9 @@ def export(run: Path, checkpoint: Path, out: Path) -> Path:
     # The trainer only restores the checkpoint here: a stand-in batch of data is all it needs.
     stand_in = torch.zeros(args.batch_size, model.channels, *model.image_size, dtype=torch.uint8)
     trainer = Trainer(model, TrainingData({"image": stand_in}), batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, ema_decay=args.ema, augment=args.augment, progress=False)
+                      seed=args.seed, ema_decay=args.ema, augment=args.augment, progress=False,
+                      lr_scheduler=args.lr_scheduler, lr_warmup_steps=args.lr_warmup_steps, total_steps=args.steps,
+                      d_warmup_steps=args.d_warmup_steps)
     trainer.load_checkpoint(checkpoint)
     exported = trainer.export_model()
     recorded = json.loads((run / "model" / "config.json").read_text()) if (run / "model").is_dir() else {}

@@ -230,7 +230,9 @@ def test_every_checkpoint_exports_as_a_model_the_last_equal_to_the_runs(base, tm
     from test_training import ROOT
 
     run = tmp_path / "run"
-    assert main([*base, "--steps", "3", "--ema", "0.9", "--holdout", "0.25"]) == 0
+    # every recorded option the checkpoint checks on loading, a schedule and a D warm-up included
+    assert main([*base, "--steps", "3", "--ema", "0.9", "--holdout", "0.25", "--lr-scheduler", "cosine",
+                 "--d-warmup-steps", "1"]) == 0
     argv = sys.argv
     sys.argv = ["checkpoint_models.py", str(run)]
     try:

@@ -181,9 +181,10 @@ class Trainer:
         d_warmup_steps: int = 0,
     ):
         """``d_warmup_steps``: for the first N steps only the discriminator learns; every other
-        optimiser is held (its ``step`` does nothing). For fine-tuning a GAN whose discriminator
-        starts fresh (``--init-from``): with an untrained D, the generator learns only from its
-        reconstruction losses, and for a translator those pull it back to the identity.
+        optimiser is held (its ``step`` does nothing, and its learning-rate schedule waits). For
+        fine-tuning a GAN whose discriminator starts fresh (``--init-from``): with an untrained D, the
+        generator learns only from its reconstruction losses, and for a translator those pull it back
+        to the identity.
 
         ``monitor(trainer, step)`` is called on the main process only, at the first step and after
         each step (e.g. :class:`DiscriminatorMonitor`); it must do no collective operation, which
@@ -432,8 +433,9 @@ class Trainer:
                     self._check_weights(step)
                 for name, average in self.ema.items():
                     average.update_parameters(acc.unwrap_model(self.wrapped[name]))
-                for schedule in self.schedulers:
-                    schedule.step()
+                for name, schedule in zip(self.optimizers, self.schedulers):
+                    if optimizers[name] is self.optimizers[name]:  # a held network's schedule waits with it
+                        schedule.step()
                 self.state.step += 1
                 self.state.history.append(logs)
                 self._observe()
