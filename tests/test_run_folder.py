@@ -269,6 +269,18 @@ def test_discriminator_warm_up_holds_the_generator_for_its_steps():
     assert trainer.state.setup["options"]["d_warmup_steps"] == 2  # a resumed run must repeat it
 
 
+def test_cyclegan_skips_its_generator_pass_during_a_discriminator_warm_up():
+    torch.manual_seed(0)
+    pair = {k: torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8) for k in ("A", "B")}
+    trainer = Trainer(zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4),
+                      TrainingData(pair), batch_size=2, progress=False, d_warmup_steps=2)
+    g0 = [p.detach().clone() for p in trainer.model.generator_ba.parameters()]
+    logs = list(trainer.steps(3))
+    assert [sorted(entry) for entry in logs[:2]] == [["d_loss"], ["d_loss"]]  # no generator losses computed
+    moved = not all(torch.equal(a, b) for a, b in zip(g0, trainer.model.generator_ba.parameters()))
+    assert "cycle" in logs[2] and moved
+
+
 def test_discriminator_warm_up_needs_a_discriminator():
     with pytest.raises(ValueError, match="no discriminator to warm up"):
         Trainer(zoo.create("ddpm-lesions", image_size=8, block_out_channels=[32, 32], attention_levels=[]),

@@ -144,6 +144,10 @@ class CycleGAN(GANModel):
         kind, cycle, identity = cfg["gan_loss"], cfg["cycle_weight"], cfg["identity_weight"]
         d_a, d_b = self.discriminator_a, self.discriminator_b
 
+        if not ctx.train_generator:  # a discriminator warm-up: D alone learns, against G as it is
+            with torch.no_grad():
+                fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
+            return {"d_loss": self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b)}
         fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
         optimizers["generator"].zero_grad(set_to_none=True)
         frozen_a, frozen_b = ctx.frozen(d_a), ctx.frozen(d_b)  # D passes gradients to G, computes none of its own
@@ -165,6 +169,13 @@ class CycleGAN(GANModel):
         ctx.backward(g_total)
         optimizers["generator"].step()
 
+        d_total = self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b)
+        return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(),
+                "d_loss": d_total}
+
+    def _discriminator_step(self, ctx, optimizers: dict, real_a, real_b, fake_a, fake_b) -> float:
+        """One update of both discriminators, each fake drawn through its image pool."""
+        kind, d_a, d_b = self.config["gan_loss"], self.discriminator_a, self.discriminator_b
         optimizers["discriminator"].zero_grad(set_to_none=True)
         pool_a, pool_b = self._pools
         d_total = (0.5 * losses.d_loss(kind, d_b(self._augment(ctx, real_b)), d_b(self._augment(ctx, pool_b(fake_b))))
@@ -172,5 +183,4 @@ class CycleGAN(GANModel):
                                          d_a(self._augment(ctx, pool_a(fake_a)))))
         ctx.backward(d_total)
         optimizers["discriminator"].step()
-        return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(),
-                "d_loss": d_total.item()}
+        return d_total.item()

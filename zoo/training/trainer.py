@@ -115,6 +115,9 @@ class StepContext:
     # generator's update, where D only passes gradients through: it skips D's weight gradients
     # (the reference codes' set_requires_grad(D, False)) without toggling flags under DDP.
     frozen: Callable[[nn.Module], Callable[..., torch.Tensor]] = lambda net: net
+    # False during a discriminator warm-up (``d_warmup_steps``): the generators' optimiser does
+    # nothing, so a family may skip their losses and backward pass (optional: a speed-up only).
+    train_generator: bool = True
 
 
 @dataclass
@@ -368,7 +371,7 @@ class Trainer:
             return z.to(acc.device, self.model.dtype)
 
         return StepContext(step=step, backward=acc.backward, augment=self.augment, noise=noise,
-                           next_batch=next_batch, frozen=self._frozen)
+                           next_batch=next_batch, frozen=self._frozen, train_generator=step >= self.d_warmup_steps)
 
     def _frozen(self, net: nn.Module) -> Callable[..., torch.Tensor]:
         # The plain module (its forward keeps accelerate's autocast), with detached weights: a DDP
@@ -414,7 +417,7 @@ class Trainer:
             while self.state.step < until:
                 step = self.state.step
                 ctx = self._context(step)
-                optimizers = self._held if step < self.d_warmup_steps else self.optimizers
+                optimizers = self.optimizers if ctx.train_generator else self._held
                 logs = self.model.training_step(ctx.next_batch(), optimizers, ctx)
                 bad = [k for k, v in logs.items() if not math.isfinite(v)]
                 # Every process must stop together, or the others would wait forever in the next step.
