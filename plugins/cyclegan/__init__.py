@@ -22,5 +22,7 @@ def zoo_register_models(registry):
     residual = {"direction_names": DIRECTIONS, "default_direction": "remove", "upsample": "resize",
                 "g_output": "residual"}
     registry.register(ModelSpec.from_plugin_folder(HERE, "cyclegan-pws", CycleGAN, defaults=residual, tiny=TINY))
+    # eczema: a gate on the change keeps the skin around the plaques as it was (change outside 0.004 vs 0.008)
     registry.register(ModelSpec.from_plugin_folder(HERE, "cyclegan-eczema", CycleGAN, tiny=TINY,
-                                                   defaults={**residual, "discriminator": "patch"}))
+                                                   defaults={**residual, "discriminator": "patch",
+                                                             "g_output": "gated"}))
