@@ -144,11 +144,10 @@ class CycleGAN(GANModel):
         kind, cycle, identity = cfg["gan_loss"], cfg["cycle_weight"], cfg["identity_weight"]
         d_a, d_b = self.discriminator_a, self.discriminator_b
 
+        with torch.set_grad_enabled(ctx.train_generator):  # a D warm-up needs no generator graph
+            fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
         if not ctx.train_generator:  # a discriminator warm-up: D alone learns, against G as it is
-            with torch.no_grad():
-                fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
             return {"d_loss": self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b)}
-        fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
         optimizers["generator"].zero_grad(set_to_none=True)
         frozen_a, frozen_b = ctx.frozen(d_a), ctx.frozen(d_b)  # D passes gradients to G, computes none of its own
         adv = (losses.g_loss(kind, frozen_b(self._augment(ctx, fake_b)))

@@ -151,11 +151,12 @@ def start_from(model, source: str) -> list[str]:
     for name, net in trained.networks().items():
         if name in trained.absent_networks:
             continue
-        unfit = state_mismatches(ours[name].state_dict(), net.state_dict(), theirs="there", ours="here")
+        theirs = net.state_dict()
+        unfit = state_mismatches(ours[name].state_dict(), theirs, theirs="there", ours="here")
         if unfit:
             raise ZooError(f"--init-from {source}: its {name} does not fit this run's ({'; '.join(unfit)}). "
                            "Give the run the --set values of the model it starts from (its config.json)")
-        ours[name].load_state_dict(net.state_dict())
+        ours[name].load_state_dict(theirs)
         copied.append(name)
     return copied
 
