@@ -1,6 +1,9 @@
 """CycleGAN and pix2pix learn on tiny generated faces: cycle error falls, A->B moves toward B, and
 pix2pix beats copying its input."""
 
+import runpy
+from pathlib import Path
+
 import pytest
 import torch
 from conftest import tiny
@@ -37,6 +40,7 @@ def stain_fraction(x: torch.Tensor) -> float:
     return ((x - STAIN * 0.9).pow(2).sum(1) < (x - SKIN).pow(2).sum(1)).float().mean().item()
 
 
+ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_GENERATOR = {"g_output": "image", "upsample": "transposed"}  # pytorch-CycleGAN-and-pix2pix's
 
 
@@ -253,6 +257,32 @@ def test_zoo_translate_writes_each_input_at_its_own_size(tmp_path, capsys):
     assert "--mask is for masked-edit models" in capsys.readouterr().err
     assert main(["translate", "sngan-lesions", str(tmp_path / "face.png"), "-o", str(tmp_path / "out")]) == 2
     assert "makes images from noise (zoo generate)" in capsys.readouterr().err
+
+
+def _save_images(images: torch.Tensor, folder: Path) -> None:
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    for i, image in enumerate(((images + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()):
+        Image.fromarray(image).save(folder / f"{i:03d}.png")
+
+
+def test_probe_discriminator_sees_a_stain_that_separates_the_domains(tmp_path):
+    """scripts/probe_discriminator.py: trained alone on clean against stained faces, D ranks unseen
+    clean faces above the same faces stained, where it was blind at the start."""
+    probe = runpy.run_path(str(ROOT / "scripts" / "probe_discriminator.py"))["probe"]
+    clean, stained = faces(32, seed=1)
+    _save_images(clean[:16], tmp_path / "train" / "A")
+    _save_images(stained[16:], tmp_path / "train" / "B")
+    check_clean, check_stained = faces(16, seed=2)
+    _save_images(check_clean, tmp_path / "check" / "A")
+    _save_images(check_stained, tmp_path / "check" / "B")
+    rows = probe("cyclegan-pws", tmp_path / "train", tmp_path / "check", overrides=dict(zoo.info("cyclegan-pws").tiny),
+                 steps=60, batch_size=4, lr=2e-4, every=30, seed=0, progress=False)
+    assert [step for step, _, _ in rows] == [0, 30, 60]
+    (_, auc_start, _), (_, auc_end, paired_end) = rows[0], rows[-1]
+    assert auc_end > 0.9 and paired_end > 0.9, rows
+    assert auc_end > auc_start + 0.2, rows
 
 
 def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
