@@ -41,7 +41,8 @@ def export(run: Path, checkpoint: Path, out: Path) -> Path:
                       seed=args.seed, ema_decay=args.ema, augment=args.augment, progress=False,
                       lr_scheduler=args.lr_scheduler, lr_warmup_steps=args.lr_warmup_steps, total_steps=args.steps,
                       d_warmup_steps=args.d_warmup_steps)
-    trainer.load_checkpoint(checkpoint)
+    # Only the networks are exported: options a resumed segment changed (--override-resume) do not matter.
+    trainer.load_checkpoint(checkpoint, override=True)
     exported = trainer.export_model()
     recorded = json.loads((run / "model" / "config.json").read_text()) if (run / "model").is_dir() else {}
     exported.training_split = recorded.get("training_split")

@@ -231,8 +231,10 @@ def test_every_checkpoint_exports_as_a_model_the_last_equal_to_the_runs(base, tm
 
     run = tmp_path / "run"
     # every recorded option the checkpoint checks on loading, a schedule and a D warm-up included
-    assert main([*base, "--steps", "3", "--ema", "0.9", "--holdout", "0.25", "--lr-scheduler", "cosine",
-                 "--d-warmup-steps", "1"]) == 0
+    options = ["--ema", "0.9", "--holdout", "0.25", "--lr-scheduler", "cosine", "--d-warmup-steps", "1"]
+    assert main([*base, "--steps", "3", *options]) == 0
+    # a last segment with a changed option: the checkpoints before it export all the same
+    assert main([*base, "--steps", "4", *options, "--resume", "latest", "--seed", "1", "--override-resume"]) == 0
     argv = sys.argv
     sys.argv = ["checkpoint_models.py", str(run)]
     try:
@@ -240,7 +242,7 @@ def test_every_checkpoint_exports_as_a_model_the_last_equal_to_the_runs(base, tm
     finally:
         sys.argv = argv
     exported = sorted((run / "checkpoint-models").iterdir())
-    assert [p.name for p in exported] == ["step-0000001", "step-0000002", "step-0000003"]
+    assert [p.name for p in exported] == ["step-0000002", "step-0000003", "step-0000004"]  # the newest 3 kept
     last, final = load_file(exported[-1] / "generator.safetensors"), load_file(run / "model" / "generator.safetensors")
     assert last.keys() == final.keys() and all(torch.equal(last[k], final[k]) for k in last)
     first = load_file(exported[0] / "generator.safetensors")
