@@ -56,6 +56,9 @@ def probe(model_id: str, train: Path, check: Path, *, overrides: dict, steps: in
     """Train the discriminator ``steps`` steps; (step, AUC, paired) at step 0 and every ``every``."""
     torch.manual_seed(seed)
     model = zoo.create(model_id, **overrides)
+    if not hasattr(model, "discriminator_a"):
+        raise SystemExit(f"{model_id} has no domain discriminator (discriminator_a): the probe is for unpaired "
+                         "translators such as cyclegan-pws")
     discriminator, cfg = model.discriminator_a, model.config
     size, channels = model.image_size, model.channels
     data = load_training_data(train, "unpaired-translation", size, channels, progress=False).tensors
@@ -81,7 +84,7 @@ def probe(model_id: str, train: Path, check: Path, *, overrides: dict, steps: in
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a translator id with discriminators, e.g. cyclegan-pws")
+    parser.add_argument("model", help="an unpaired translator id, e.g. cyclegan-pws or cyclegan-eczema")
     parser.add_argument("--train", type=Path, required=True, help="unpaired folder: DIR/A, DIR/B")
     parser.add_argument("--check", type=Path, required=True, help="paired folder: DIR/A, DIR/B of the same names")
     parser.add_argument("--steps", type=positive_int, default=400)

@@ -283,6 +283,9 @@ def test_probe_discriminator_sees_a_stain_that_separates_the_domains(tmp_path):
     (_, auc_start, _), (_, auc_end, paired_end) = rows[0], rows[-1]
     assert auc_end > 0.9 and paired_end > 0.9, rows
     assert auc_end > auc_start + 0.2, rows
+    with pytest.raises(SystemExit, match="no domain discriminator"):  # paired translators have another D
+        probe("pix2pix-pws", tmp_path / "train", tmp_path / "check", overrides={}, steps=1, batch_size=1, lr=2e-4,
+              every=1, seed=0, progress=False)
 
 
 def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
