@@ -40,7 +40,7 @@ def _scaled(images: torch.Tensor) -> torch.Tensor:
 def _scores(discriminator: torch.nn.Module, images: torch.Tensor, chunk: int = 16) -> torch.Tensor:
     """One realness score per image: the mean of its logit map."""
     with torch.no_grad():
-        return torch.cat([discriminator(_scaled(part)).flatten(1).mean(1) for part in images.split(chunk)])
+        return torch.cat([discriminator(_scaled(part)).reshape(len(part), -1).mean(1) for part in images.split(chunk)])
 
 
 def ranking(discriminator: torch.nn.Module, check: dict[str, torch.Tensor]) -> tuple[float, float]:
