@@ -6,15 +6,18 @@
 There are no public PWS or eczema photo sets, so these domains are drawn procedurally
 (zoo.data.domains) onto real photos. OUT gets, each with a DATA_CARD.md:
 
-  pws-unpaired/A, B        clean faces / stained faces, disjoint halves      (cyclegan-pws);
-                           each B face with --stains-per-face K (4) different stains
+  pws-unpaired/A, B, masks clean faces / stained faces, disjoint halves      (cyclegan-pws);
+                           each B face with --stains-per-face K (4) different stains; masks/
+                           (named as B) marks each stain, for the gate loss (gate_mask_weight)
   pws-paired/A, B, masks   stained (before) / 60 % faded (after), same names (pix2pix-pws)
   pws-removal-check/A, B, masks
                            the B half's clean faces / the same faces with another stain, same
                            names: a known answer for "remove" (zoo evaluate --paired)
   eczema-masked/images, masks, healthy
                            skin patches with eczema + masks; healthy patches (eczema editors)
-  eczema-unpaired/A, B     healthy / eczema skin patches                     (cyclegan-eczema)
+  eczema-unpaired/A, B, masks
+                           healthy / eczema skin patches                     (cyclegan-eczema);
+                           masks/ (named as B) marks the eczema
   eczema-removal-check/A, B, masks
                            the B half's healthy patches / the same patches with other eczema,
                            same names: a known answer for cyclegan-eczema's "remove"
@@ -72,7 +75,8 @@ WHAT = {
     "pws-unpaired": "Unpaired translation data (for `cyclegan-pws`): `A/` clean faces, `B/` faces with a "
                     "synthetic port-wine stain ({stains_per_face} different stain(s) on each face: "
                     "`synthetic-NAME.png`, `synthetic-NAME-stainK.png`); A and B come from disjoint halves of "
-                    "the faces.",
+                    "the faces. `masks/` marks the stain of each B image (same names): an unpaired model need not use "
+                    "it; `cyclegan-pws` learns its gate from it (`gate_mask_weight`).",
     "pws-paired": "Paired translation data (for `pix2pix-pws`): `A/` faces with a synthetic port-wine stain "
                   "(before treatment), `B/` the same stain faded by 60 % (after), same file names; `masks/` "
                   "marks the stain.",
@@ -84,7 +88,8 @@ WHAT = {
                      "eczema, `masks/` where it was drawn (same names), `healthy/` other skin patches "
                      "with no eczema.",
     "eczema-unpaired": "Unpaired translation data (for `cyclegan-eczema`): `A/` healthy skin patches, `B/` "
-                       "skin patches with synthetic eczema.",
+                       "skin patches with synthetic eczema; `masks/` marks it (same names as B), for a gate loss "
+                       "(`gate_mask_weight`).",
     "eczema-removal-check": "A known answer for `cyclegan-eczema`'s 'remove' (`zoo evaluate cyclegan-eczema "
                             "--data eczema-removal-check --paired`): `A/` the healthy originals of "
                             "`eczema-unpaired/B` (which a model trained on eczema-unpaired saw only with "
@@ -259,11 +264,14 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         _save(mask, folders["pws-paired"] / "masks" / name)
         side = "B" if i in half_b else "A"
         _save(stained if side == "B" else face, folders["pws-unpaired"] / side / name)
+        if side == "B":
+            _save(mask, folders["pws-unpaired"] / "masks" / name)
         for k in range(1, args.stains_per_face if side == "B" else 1):
             # Seeded by name, so K=1's files stay as they were and no extra stain is the check's.
             extra, extra_mask = add_port_wine_stain(face, _seed(args.seed, f"{stem}-stain{k}"), style=args.style)
             if extra_mask.mean() >= MIN_STAIN:
                 _save(extra, folders["pws-unpaired"] / "B" / f"synthetic-{stem}-stain{k}.png")
+                _save(extra_mask, folders["pws-unpaired"] / "masks" / f"synthetic-{stem}-stain{k}.png")
         if side == "B":  # its clean face was never in pws-unpaired: the answer under a new stain
             restained, new_mask = add_port_wine_stain(face, _seed(args.seed + 1, stem), style=args.style)
             if new_mask.mean() >= MIN_STAIN:
@@ -282,6 +290,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
             _save(eczema, folders["eczema-masked"] / "images" / name)
             _save(mask, folders["eczema-masked"] / "masks" / name)
             _save(eczema, folders["eczema-unpaired"] / "B" / name)
+            _save(mask, folders["eczema-unpaired"] / "masks" / name)
             # Its healthy original was never in eczema-unpaired: the answer under other eczema.
             other, other_mask = add_eczema(patch, _seed(args.seed + 1, stem), style=args.style)  # >= 10 % of it
             _save(patch, folders["eczema-removal-check"] / "A" / name)

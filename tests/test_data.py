@@ -97,6 +97,24 @@ def test_pairs_stay_paired_and_unpaired_files_match_the_samples(tmp_path):
     assert not set(train.files) & set(held.files)  # a repeated A image stays on one side
 
 
+
+def test_unpaired_masks_travel_with_their_b_images(tmp_path):
+    """Unpaired B images are drawn in a shuffled order: each mask (named as its B image) must follow it."""
+    for i in range(2):
+        write(tmp_path / "A" / f"a{i}.png", flat(10 * i))
+    for i in range(5):  # B image i is grey 100 + 10 i; its mask covers the first i + 1 columns
+        write(tmp_path / "B" / f"b{i}.png", flat(100 + 10 * i, w=12))
+        mask = np.zeros((20, 12), dtype=np.uint8)
+        mask[:, : i + 1] = 255
+        write(tmp_path / "masks" / f"b{i}.png", mask)
+    data = load_training_data(tmp_path, "unpaired-translation", (8, 12), 3, progress=False)
+    b_index = (data.tensors["B"][:, 0, 0, 0].long() - 100) // 10
+    assert data.tensors["mask"].shape == (5, 1, 8, 12) and b_index.tolist() != list(range(5))  # shuffled
+    assert (data.tensors["mask"][:, 0, 0] > 127).sum(1).tolist() == (b_index + 1).tolist()
+    (tmp_path / "masks" / "b3.png").unlink()
+    with pytest.raises(DataError, match=r"1 B images have no mask of the same name.*b3\.png"):
+        load_training_data(tmp_path, "unpaired-translation", (8, 12), 3, progress=False)
+
 def test_split_without_groups_keeps_unique_files_where_they_were():
     """Unique files split exactly as when each sample was its own group (earlier runs' splits hold)."""
     import random

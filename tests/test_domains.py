@@ -185,7 +185,8 @@ def test_make_domains_end_to_end(tmp_path):
             "--patch-size", "32", "--seed", "0"]
     counts = _load_script().main(args)
     assert counts["faces_used"] == 6
-    assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == 3 * 4  # 4 stains per face by default
+    assert counts["pws-unpaired/A"] == 3 and counts["pws-unpaired/B"] == counts["pws-unpaired/masks"] == 3 * 4
+    assert counts["eczema-unpaired/B"] == counts["eczema-unpaired/masks"] >= 1  # above: 4 stains per face, the default
     assert counts["pws-paired/A"] == counts["pws-paired/B"] == 6
     assert counts["pws-removal-check/A"] == counts["pws-removal-check/B"] == counts["pws-removal-check/masks"] == 3
     assert counts["eczema-masked/images"] == counts["eczema-masked/masks"] >= 1
@@ -202,6 +203,10 @@ def test_make_domains_end_to_end(tmp_path):
     a_names = {p.name for p in (out / "pws-unpaired" / "A").iterdir()}
     b_names = {p.name for p in (out / "pws-unpaired" / "B").iterdir() if "-stain" not in p.stem}
     assert not a_names & b_names  # disjoint halves
+    assert unpaired.tensors["mask"].shape == (12, 1, 64, 64) and eczema.tensors["mask"].float().mean() > 0
+    for name in b_names:  # each unpaired B's mask is where its stain was drawn (pws-paired/A is that face)
+        drawn_mask = (out / "pws-paired" / "masks" / name).read_bytes()
+        assert (out / "pws-unpaired" / "masks" / name).read_bytes() == drawn_mask
     # The removal check: the B half's own clean faces under a new stain, drawn exactly where its mask says.
     check = load_training_data(out / "pws-removal-check", "paired-translation", (64, 64), 3, progress=False)
     assert {Path(f).name for f in check.files} == b_names

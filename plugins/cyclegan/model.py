@@ -32,6 +32,15 @@ def make_discriminator(kind: str, image_size: tuple[int, int], channels: int, fe
     raise ValueError(f"discriminator must be 'global' or 'patch', got {kind!r}")
 
 
+def balanced_bce(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy with the pixels inside and outside ``mask`` weighted equally: a stain
+    covers a few per cent of a face, and plain BCE would teach a gate that barely opens."""
+    per_pixel = F.binary_cross_entropy_with_logits(logits.float(), mask.float(), reduction="none")
+    inside = mask.float()
+    return ((per_pixel * inside).sum() / inside.sum().clamp(min=1)
+            + (per_pixel * (1 - inside)).sum() / (1 - inside).sum().clamp(min=1)) / 2
+
+
 class CycleGAN(GANModel):
     family = "cyclegan"
     task: ClassVar[str] = "unpaired-translation"
@@ -51,6 +60,7 @@ class CycleGAN(GANModel):
         cycle_weight_b: float | None = None,
         identity_weight: float = 0.5,
         change_weight: float = 0.0,
+        gate_mask_weight: float = 0.0,
         pool_size: int = 50,
         d_augment: str = "translation,cutout",
         direction_names: dict[str, str] | None = None,
@@ -69,12 +79,19 @@ class CycleGAN(GANModel):
         a master of steganography"), which works against removal.
         ``change_weight``: L1 of each translation's change (output minus input), a prior that an
         edit should touch only what differs between the domains (0: off, the reference).
+        ``gate_mask_weight``: with ``g_output="gated"`` and masks in the data (``masks/NAME`` for each
+        ``B/NAME``: where B shows what A lacks, e.g. the stain), binary cross-entropy that teaches the
+        B->A generator's gate to open inside the mask and stay shut outside it and on A's images, which
+        hold nothing to remove. The gate then cannot close everywhere, which is where the cycle and
+        identity losses pull a remover when the difference covers a small share of the image (a
+        stain on a face); what the gate lets through is still learned from the discriminator alone.
+        0: off (the attention of Mejjati et al. 2018 is learned unsupervised).
         ``direction_names`` gives the directions names (``{"add": "AtoB", "remove": "BtoA"}``);
         ``default_direction`` (a name or 'AtoB'/'BtoA') is what the pipeline runs when none is given:
         the model's main use, e.g. 'remove' for a stain remover."""
         super().__init__()
         for name, weight in (("change_weight", change_weight), ("cycle_weight", cycle_weight),
-                             ("cycle_weight_b", cycle_weight_b or 0.0)):
+                             ("cycle_weight_b", cycle_weight_b or 0.0), ("gate_mask_weight", gate_mask_weight)):
             if weight < 0:
                 raise ValueError(f"{name} must be >= 0, got {weight}")
         if gan_loss not in ("lsgan", "bce", "hinge"):
@@ -85,6 +102,9 @@ class CycleGAN(GANModel):
         if default_direction not in ("AtoB", "BtoA", *(direction_names or {})):
             raise ValueError(f"default_direction must be 'AtoB', 'BtoA' or one of direction_names "
                              f"{sorted(direction_names or {})}, got {default_direction!r}")
+        if gate_mask_weight and g_output != "gated":
+            raise ValueError(f"gate_mask_weight needs a gated generator: add --set g_output='\"gated\"' "
+                             f"(g_output is {g_output!r})")
         image_size = as_size(image_size)
         if image_size[0] % 4 or image_size[1] % 4:
             raise ValueError(f"image_size {image_size} must divide by 4 (two strided convs and back)")
@@ -144,8 +164,17 @@ class CycleGAN(GANModel):
         kind, cycle, identity = cfg["gan_loss"], cfg["cycle_weight"], cfg["identity_weight"]
         d_a, d_b = self.discriminator_a, self.discriminator_b
 
+        gate_weight = cfg.get("gate_mask_weight", 0.0)
+        if gate_weight and "mask" not in batch:
+            raise ValueError("gate_mask_weight needs masks of the B images: DATA/masks/NAME for each DATA/B/NAME "
+                             "(white where B shows what A lacks); or --set gate_mask_weight=0")
+        gate_b = None
         with torch.set_grad_enabled(ctx.train_generator):  # a D warm-up needs no generator graph
-            fake_b, fake_a = self.generator_ab(real_a), self.generator_ba(real_b)
+            fake_b = self.generator_ab(real_a)
+            if gate_weight and ctx.train_generator:
+                fake_a, gate_b = self.generator_ba.forward_with_gate(real_b)
+            else:
+                fake_a = self.generator_ba(real_b)
         if not ctx.train_generator:  # a discriminator warm-up: D alone learns, against G as it is
             return {"d_loss": self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b)}
         optimizers["generator"].zero_grad(set_to_none=True)
@@ -157,9 +186,17 @@ class CycleGAN(GANModel):
         cyc_b = F.l1_loss(self.generator_ab(fake_a), real_b) if cycle_b else torch.zeros_like(cyc_a)
         cyc = cyc_a + cyc_b
         g_total = adv + cycle * cyc_a + cycle_b * cyc_b
+        gate = torch.zeros((), device=real_a.device)
+        same_a = None  # generator_ba(real_a), which the identity and gate losses share
+        if gate_b is not None:  # the gate open on B's mask, shut on A (nothing to remove there)
+            same_a, gate_a = self.generator_ba.forward_with_gate(real_a)
+            gate = (balanced_bce(gate_b, batch["mask"])
+                    + F.binary_cross_entropy_with_logits(gate_a.float(), torch.zeros_like(gate_a, dtype=torch.float)))
+            g_total = g_total + gate_weight * gate
         idt = torch.zeros((), device=real_a.device)
         if identity:  # a generator fed its own target domain should leave it alone (keeps colours)
-            idt = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(self.generator_ba(real_a), real_a)
+            same_a = self.generator_ba(real_a) if same_a is None else same_a
+            idt = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(same_a, real_a)
             g_total = g_total + cycle * identity * idt
         change = torch.zeros((), device=real_a.device)
         if cfg["change_weight"]:
@@ -170,7 +207,7 @@ class CycleGAN(GANModel):
 
         d_total = self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b)
         return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(),
-                "d_loss": d_total}
+                "gate": gate.item(), "d_loss": d_total}
 
     def _discriminator_step(self, ctx, optimizers: dict, real_a, real_b, fake_a, fake_b) -> float:
         """One update of both discriminators, each fake drawn through its image pool."""

@@ -10,7 +10,9 @@ class-conditional             the same plus ``DIR/labels.csv`` (``file`` + a lab
                               ``dx``), or one sub-folder per class: ``DIR/images/<class>/*``
 unpaired / paired translation ``DIR/A/*`` and ``DIR/B/*`` (``trainA``/``trainB`` also work); paired
                               sets match files by name; an optional ``DIR/masks/*`` (same names)
-                              marks where A and B differ, for inside/outside figures (``mask``)
+                              marks where A and B differ, for inside/outside figures (``mask``);
+                              unpaired, ``DIR/masks/*`` named as the B images marks what each B
+                              shows that A lacks (the stain), e.g. for a CycleGAN's gate loss
 masked edit                   ``DIR/images/*`` and ``DIR/masks/*`` (any ``*masks`` folder), same names;
                               optionally ``DIR/healthy/*``: extra lesion-free images (any names), a
                               ``healthy`` tensor matched to the images like unpaired data
@@ -158,7 +160,8 @@ def read_labelled_images(root: str | Path, image_size: tuple[int, int], channels
 
 def read_unpaired(root: str | Path, image_size: tuple[int, int], channels: int, *, progress: bool = True,
                   **_options) -> TrainingData:
-    """``DIR/A/*`` and ``DIR/B/*`` (or trainA/trainB), in no particular pairing."""
+    """``DIR/A/*`` and ``DIR/B/*`` (or trainA/trainB), in no particular pairing, with optional
+    ``DIR/masks/*`` named as the B images (where each shows what A lacks, e.g. a stain)."""
     return _load_pairs(_folder(root), False, tuple(image_size), channels, progress)
 
 
@@ -270,7 +273,18 @@ def _load_pairs(root: Path, paired: bool, size, channels, progress) -> TrainingD
         n = max(len(a), len(b))
         order = random.Random(0).sample(range(n), n)
         kept_a = [kept_a[i % len(a)] for i in range(n)]
-        tensors = {"A": a[[i % len(a) for i in range(n)]], "B": b[[order[i] % len(b) for i in range(n)]]}
+        pick_b = [order[i] % len(b) for i in range(n)]
+        tensors = {"A": a[[i % len(a) for i in range(n)]], "B": b[pick_b]}
+        if (root / "masks").is_dir():  # where each B shows what A lacks (e.g. the stain): travels with B
+            masks = [root / "masks" / p.relative_to(folder_b) for p in kept_b]
+            missing = [str(m) for m in masks if not m.is_file()]
+            if missing:
+                raise DataError(f"{len(missing)} B images have no mask of the same name in {root / 'masks'}: "
+                                f"{', '.join(missing[:10])}; add them or remove the masks folder")
+            mask_t, kept_m = decode_images(masks, size, 1, "masks", progress)
+            if len(kept_m) != len(masks):
+                raise DataError("an unreadable mask broke an image/mask pair; fix or remove it (see the warning)")
+            tensors["mask"] = ((mask_t[pick_b] > 127) * 255).to(torch.uint8)
     return TrainingData(tensors, files=[str(p) for p in kept_a])
 
 

@@ -145,6 +145,14 @@ class ResnetGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return apply_output(self.output, x, self.net(x))
 
+    def forward_with_gate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """A gated generator's output and its gate's logits (N x 1 x H x W), in one pass: what a loss
+        on the gate (e.g. against a mask of where the edit belongs) needs."""
+        if self.output != "gated":
+            raise ValueError(f"forward_with_gate needs a gated generator (output='gated'), this one is {self.output!r}")
+        y = self.net(x)
+        return apply_output(self.output, x, y), y[:, -1:]
+
 
 class UNetGenerator(nn.Module):
     """``levels`` halvings down to a bottleneck, each decoder level fed the matching encoder output.
