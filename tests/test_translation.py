@@ -52,16 +52,22 @@ REFERENCE_GENERATOR = {"g_output": "image", "upsample": "transposed"}  # pytorch
     ("fp32", {"g_output": "residual", "upsample": "resize"}, 300),
     ("fp32", {"g_output": "residual", "upsample": "resize", "change_weight": 1.0}, 300),  # + the change prior
     ("fp32", {"g_output": "gated", "upsample": "resize"}, 300),
-], ids=["reference_fp32", "reference_bf16_fused", "residual_resize", "residual_resize_change_prior", "gated"])
+    # + the B images' masks: a gate taught where the stain is, patch D judging removal only there
+    ("fp32", {"g_output": "gated", "upsample": "resize", "discriminator": "patch", "gate_mask_weight": 1.0,
+              "adversarial_in_mask": True}, 300),
+], ids=["reference_fp32", "reference_bf16_fused", "residual_resize", "residual_resize_change_prior", "gated",
+        "gated_masks"])
 @pytest.mark.slow
 def test_cyclegan_cycle_error_falls_and_translations_move_to_the_other_domain(precision, generator, steps,
                                                                               speed_options):
     torch.manual_seed(0)
     model = zoo.create("cyclegan-pws", image_size=32, g_features=8, g_blocks=2, d_features=8, **generator)
     clean, _ = faces(64, seed=0)
-    _, stained = faces(64, seed=1)  # unpaired: other faces
-    history = train_steps(model, {"A": clean, "B": stained}, steps=steps, batch_size=8, progress=False,
-                          **speed_options(precision))
+    behind, stained = faces(64, seed=1)  # unpaired: other faces
+    batch = {"A": clean, "B": stained}
+    if generator.get("gate_mask_weight"):
+        batch["mask"] = stain_masks(behind, stained)
+    history = train_steps(model, batch, steps=steps, batch_size=8, progress=False, **speed_options(precision))
     first = sum(h["cycle"] for h in history[:10]) / 10
     last = sum(h["cycle"] for h in history[-10:]) / 10
     test_clean, test_stained = faces(64, seed=2)
@@ -234,15 +240,41 @@ def test_gate_mask_loss_teaches_the_remover_where_the_stain_is():
     assert gates[0.0][0] - gates[0.0][1] < 0.5 * (inside - outside), gates
 
 
-def test_gate_mask_loss_needs_a_gate_and_masks():
+
+@pytest.mark.parametrize("kind", ["lsgan", "bce", "hinge"])
+def test_weighted_adversarial_losses_judge_only_the_weighted_patches(kind):
+    from zoo.models import losses
+
+    real, fake = torch.randn(2, 1, 6, 6), torch.randn(2, 1, 6, 6)
+    ones = torch.ones_like(fake)
+    assert losses.g_loss(kind, fake, ones) == pytest.approx(losses.g_loss(kind, fake).item(), rel=1e-5)
+    assert losses.d_loss(kind, real, fake, ones) == pytest.approx(losses.d_loss(kind, real, fake).item(), rel=1e-5)
+    mask = torch.zeros(2, 1, 48, 48)
+    mask[:, :, :8, :8] = 1  # the top-left cell of the 6 x 6 map only
+    weight = losses.patch_weights(mask, fake)
+    assert weight.shape == fake.shape and weight.sum() == 2 and weight[:, :, 0, 0].eq(1).all()
+    elsewhere = fake.clone()
+    elsewhere[:, :, 1:, :] += 5  # logits outside the weighted cells change: the weighted losses do not
+    assert losses.g_loss(kind, elsewhere, weight) == pytest.approx(losses.g_loss(kind, fake, weight).item())
+    assert losses.d_loss(kind, real, elsewhere, weight) == pytest.approx(losses.d_loss(kind, real, fake, weight).item())
+    with pytest.raises(ValueError, match="fake_weight works with"):
+        losses.g_loss("wasserstein", fake, weight)
+
+def test_mask_options_need_a_gate_a_patch_discriminator_and_masks():
     with pytest.raises(zoo.ConfigError, match="gate_mask_weight needs a gated generator"):
         zoo.create("cyclegan-pws", gate_mask_weight=1.0)  # cyclegan-pws's generators are residual
+    with pytest.raises(zoo.ConfigError, match="adversarial_in_mask needs a patch discriminator"):
+        zoo.create("cyclegan-pws", adversarial_in_mask=True)  # its discriminators are global
     with pytest.raises(ValueError, match="forward_with_gate needs a gated generator"):
         ResnetGenerator(3, 3, features=4, blocks=1, output="residual").forward_with_gate(torch.zeros(1, 3, 8, 8))
     model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, g_output="gated",
                        gate_mask_weight=1.0)
     clean, stained = faces(2, seed=7)
-    with pytest.raises(ValueError, match=r"needs masks of the B images: DATA/masks/NAME"):
+    with pytest.raises(ValueError, match=r"gate_mask_weight needs masks of the B images: DATA/masks/NAME"):
+        train_steps(model, {"A": clean, "B": stained}, steps=1, batch_size=2, progress=False)
+    model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, discriminator="patch",
+                       adversarial_in_mask=True)
+    with pytest.raises(ValueError, match=r"adversarial_in_mask needs masks of the B images"):
         train_steps(model, {"A": clean, "B": stained}, steps=1, batch_size=2, progress=False)
 
 def test_translation_pipelines_name_their_directions():
@@ -357,6 +389,29 @@ def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
         for (key, a), b in zip(net.state_dict().items(), second.model.networks()[name].state_dict().values()):
             assert torch.equal(a, b), f"{name}.{key} differs after resume"
 
+
+
+def test_a_checkpoint_from_before_a_new_option_resumes_while_the_option_keeps_its_default(tmp_path):
+    """A checkpoint written before a constructor option existed does not record it: left at its
+    default, that is how the run was trained, so it resumes; set otherwise, it is another setup."""
+    from zoo.data import TrainingData
+    from zoo.training import Trainer
+
+    clean, stained = faces(4, size=32, seed=4)
+    data = TrainingData({k: ((v + 1) * 127.5).round().to(torch.uint8) for k, v in (("A", clean), ("B", stained))})
+
+    def trainer(**config):
+        torch.manual_seed(0)
+        model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, **config)
+        return Trainer(model, data, batch_size=2, progress=False)
+
+    older = trainer()
+    del older.state.setup["config"]["adversarial_in_mask"]  # as an older version recorded it
+    list(older.steps(1))
+    saved = older.save_checkpoint(tmp_path / "ckpt")
+    trainer().load_checkpoint(saved)
+    with pytest.raises(zoo.ZooError, match="was written with"):
+        trainer(discriminator="patch", adversarial_in_mask=True).load_checkpoint(saved)
 
 def _plain_skin(size: int = 128) -> torch.Tensor:
     """A flat skin tone with 3 % grain, in [0, 1]: no face, unlike the embedded weights' training data."""

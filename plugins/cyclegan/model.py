@@ -61,6 +61,7 @@ class CycleGAN(GANModel):
         identity_weight: float = 0.5,
         change_weight: float = 0.0,
         gate_mask_weight: float = 0.0,
+        adversarial_in_mask: bool = False,
         pool_size: int = 50,
         d_augment: str = "translation,cutout",
         direction_names: dict[str, str] | None = None,
@@ -86,6 +87,11 @@ class CycleGAN(GANModel):
         identity losses pull a remover when the difference covers a small share of the image (a
         stain on a face); what the gate lets through is still learned from the discriminator alone.
         0: off (the attention of Mejjati et al. 2018 is learned unsupervised).
+        ``adversarial_in_mask``: with masks in the data and ``discriminator="patch"``, domain A's
+        discriminator judges the B->A outputs only in the patches B's mask touches, in the generator's
+        loss and in its own: the stain's few per cent of a face then carry the whole adversarial
+        signal, where averaged over the face they barely move it, and nothing pushes the rest of a
+        B face toward A's faces.
         ``direction_names`` gives the directions names (``{"add": "AtoB", "remove": "BtoA"}``);
         ``default_direction`` (a name or 'AtoB'/'BtoA') is what the pipeline runs when none is given:
         the model's main use, e.g. 'remove' for a stain remover."""
@@ -102,6 +108,9 @@ class CycleGAN(GANModel):
         if default_direction not in ("AtoB", "BtoA", *(direction_names or {})):
             raise ValueError(f"default_direction must be 'AtoB', 'BtoA' or one of direction_names "
                              f"{sorted(direction_names or {})}, got {default_direction!r}")
+        if adversarial_in_mask and discriminator != "patch":
+            raise ValueError("adversarial_in_mask needs a patch discriminator (--set discriminator='\"patch\"'): "
+                             f"a {discriminator!r} one gives one logit per image, no patches to choose")
         if gate_mask_weight and g_output != "gated":
             raise ValueError(f"gate_mask_weight needs a gated generator: add --set g_output='\"gated\"' "
                              f"(g_output is {g_output!r})")
@@ -165,9 +174,12 @@ class CycleGAN(GANModel):
         d_a, d_b = self.discriminator_a, self.discriminator_b
 
         gate_weight = cfg.get("gate_mask_weight", 0.0)
-        if gate_weight and "mask" not in batch:
-            raise ValueError("gate_mask_weight needs masks of the B images: DATA/masks/NAME for each DATA/B/NAME "
-                             "(white where B shows what A lacks); or --set gate_mask_weight=0")
+        in_mask = cfg.get("adversarial_in_mask", False)
+        if (gate_weight or in_mask) and "mask" not in batch:
+            option = "gate_mask_weight" if gate_weight else "adversarial_in_mask"
+            raise ValueError(f"{option} needs masks of the B images: DATA/masks/NAME for each DATA/B/NAME "
+                             f"(white where B shows what A lacks); or turn it off (--set {option}=0)")
+        mask_b = batch["mask"] if in_mask else None
         gate_b = None
         with torch.set_grad_enabled(ctx.train_generator):  # a D warm-up needs no generator graph
             fake_b = self.generator_ab(real_a)
@@ -176,11 +188,12 @@ class CycleGAN(GANModel):
             else:
                 fake_a = self.generator_ba(real_b)
         if not ctx.train_generator:  # a discriminator warm-up: D alone learns, against G as it is
-            return {"d_loss": self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b)}
+            return {"d_loss": self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b, mask_b)}
         optimizers["generator"].zero_grad(set_to_none=True)
         frozen_a, frozen_b = ctx.frozen(d_a), ctx.frozen(d_b)  # D passes gradients to G, computes none of its own
+        logits_a = frozen_a(self._augment(ctx, fake_a))
         adv = (losses.g_loss(kind, frozen_b(self._augment(ctx, fake_b)))
-               + losses.g_loss(kind, frozen_a(self._augment(ctx, fake_a))))
+               + losses.g_loss(kind, logits_a, None if mask_b is None else losses.patch_weights(mask_b, logits_a)))
         cycle_b = cycle if cfg.get("cycle_weight_b") is None else cfg["cycle_weight_b"]
         cyc_a = F.l1_loss(self.generator_ba(fake_b), real_a)
         cyc_b = F.l1_loss(self.generator_ab(fake_a), real_b) if cycle_b else torch.zeros_like(cyc_a)
@@ -205,18 +218,25 @@ class CycleGAN(GANModel):
         ctx.backward(g_total)
         optimizers["generator"].step()
 
-        d_total = self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b)
+        d_total = self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b, mask_b)
         return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(),
                 "gate": gate.item(), "d_loss": d_total}
 
-    def _discriminator_step(self, ctx, optimizers: dict, real_a, real_b, fake_a, fake_b) -> float:
-        """One update of both discriminators, each fake drawn through its image pool."""
+    def _discriminator_step(self, ctx, optimizers: dict, real_a, real_b, fake_a, fake_b, mask_b=None) -> float:
+        """One update of both discriminators, each fake drawn through its image pool (with its mask,
+        when D_A judges only where B's mask is)."""
         kind, d_a, d_b = self.config["gan_loss"], self.discriminator_a, self.discriminator_b
         optimizers["discriminator"].zero_grad(set_to_none=True)
         pool_a, pool_b = self._pools
-        d_total = (0.5 * losses.d_loss(kind, d_b(self._augment(ctx, real_b)), d_b(self._augment(ctx, pool_b(fake_b))))
-                   + 0.5 * losses.d_loss(kind, d_a(self._augment(ctx, real_a)),
-                                         d_a(self._augment(ctx, pool_a(fake_a)))))
+        loss_b = losses.d_loss(kind, d_b(self._augment(ctx, real_b)), d_b(self._augment(ctx, pool_b(fake_b))))
+        logits_real_a = d_a(self._augment(ctx, real_a))
+        if mask_b is None:
+            loss_a = losses.d_loss(kind, logits_real_a, d_a(self._augment(ctx, pool_a(fake_a))))
+        else:  # the mask travels through the pool as a fourth channel
+            pooled = pool_a(torch.cat([fake_a, mask_b.to(fake_a.dtype)], 1))
+            logits_a = d_a(self._augment(ctx, pooled[:, :-1]))
+            loss_a = losses.d_loss(kind, logits_real_a, logits_a, losses.patch_weights(pooled[:, -1:], logits_a))
+        d_total = 0.5 * loss_b + 0.5 * loss_a
         ctx.backward(d_total)
         optimizers["discriminator"].step()
         return d_total.item()

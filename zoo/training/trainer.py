@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
+import inspect
 import json
 import math
 import os
@@ -154,6 +155,16 @@ def to_model_batch(raw: dict[str, torch.Tensor], device, dtype) -> dict[str, tor
         else:
             out[key] = value.to(dtype) / 127.5 - 1
     return out
+
+
+def _fixed_setup(setup: dict) -> dict:
+    """What a resumed run must share with its checkpoint: everything but the training options."""
+    return {k: (dict(v) if k == "config" else v) for k, v in setup.items() if k != "options"}
+
+
+def _constructor_defaults(model: nn.Module) -> dict:
+    return {name: param.default for name, param in inspect.signature(type(model).__init__).parameters.items()
+            if param.default is not inspect.Parameter.empty}
 
 
 class Trainer:
@@ -528,9 +539,14 @@ class Trainer:
         loaded = self.state.loaded_setup
         if loaded is None:
             return {}
-        fixed = lambda setup: {k: v for k, v in setup.items() if k != "options"}  # noqa: E731
-        if fixed(loaded) != fixed(self.state.setup):
-            raise ZooError(f"{path} was written with {fixed(loaded)}, this run has {fixed(self.state.setup)}; "
+        then_setup, now_setup = _fixed_setup(loaded), _fixed_setup(self.state.setup)
+        if "config" in then_setup and "config" in now_setup:
+            # A constructor option newer than the checkpoint, left at its default, is how the run was trained.
+            defaults = _constructor_defaults(self.model)
+            now_setup["config"] = {k: v for k, v in now_setup["config"].items()
+                                   if k in then_setup["config"] or k not in defaults or v != defaults[k]}
+        if then_setup != now_setup:
+            raise ZooError(f"{path} was written with {then_setup}, this run has {now_setup}; "
                            "resume with the same --set overrides, --ema and --balance-classes")
         then, now = loaded.get("options"), self.state.setup["options"]
         if then is None:  # written before options were recorded: nothing to compare
