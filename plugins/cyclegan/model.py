@@ -109,10 +109,10 @@ class CycleGAN(GANModel):
             raise ValueError(f"default_direction must be 'AtoB', 'BtoA' or one of direction_names "
                              f"{sorted(direction_names or {})}, got {default_direction!r}")
         if adversarial_in_mask and discriminator != "patch":
-            raise ValueError("adversarial_in_mask needs a patch discriminator (--set discriminator='\"patch\"'): "
+            raise ValueError("adversarial_in_mask needs a patch discriminator (--set discriminator=patch): "
                              f"a {discriminator!r} one gives one logit per image, no patches to choose")
         if gate_mask_weight and g_output != "gated":
-            raise ValueError(f"gate_mask_weight needs a gated generator: add --set g_output='\"gated\"' "
+            raise ValueError(f"gate_mask_weight needs a gated generator: add --set g_output=gated "
                              f"(g_output is {g_output!r})")
         image_size = as_size(image_size)
         if image_size[0] % 4 or image_size[1] % 4:
