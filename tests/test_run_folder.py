@@ -18,6 +18,7 @@ from zoo.cli.train import main
 from zoo.data import TrainingData
 from zoo.training import Trainer, TrainingDiverged, checkpoint_problem
 from zoo.training.run import run_folder_lock
+from zoo.training.trainer import ResumeMismatch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -84,6 +85,37 @@ def test_resume_refuses_changed_options_unless_overridden_and_then_applies_them(
     # The checkpoint now holds the new rate: resuming with it needs no override.
     assert main([*base, "--steps", "4", "--resume", "latest", "--lr", "1e-12"]) == 0
 
+
+
+def test_ema_added_on_resume_starts_from_the_resumed_networks(tmp_path):
+    """--ema on a resumed run whose checkpoints hold none: the average starts from the resumed
+    generator (not from the fresh one the trainer was built with), and resumes as usual afterwards."""
+    data = _data()
+
+    def trainer(ema_decay):
+        torch.manual_seed(1)  # another seed than the first run's: fresh weights that differ from its
+        return Trainer(zoo.create("dcgan-lesions", image_size=8), data, batch_size=4, ema_decay=ema_decay,
+                       progress=False)
+
+    torch.manual_seed(0)
+    first = Trainer(zoo.create("dcgan-lesions", image_size=8), data, batch_size=4, progress=False)
+    list(first.steps(2))
+    saved = first.save_checkpoint(tmp_path / "plain")
+    second = trainer(0.99)
+    with pytest.raises(ResumeMismatch, match="ema_decay"):
+        second.load_checkpoint(saved)
+    second = trainer(0.99)
+    assert "ema_decay" in second.load_checkpoint(saved, override=True)
+    name = second.model.inference_networks[0]
+    resumed = first.model.networks()[name].state_dict()
+    for key, value in second.ema[name].module.state_dict().items():
+        assert torch.equal(value, resumed[key]), key
+    list(second.steps(3))
+    with_ema = second.save_checkpoint(tmp_path / "with-ema")
+    third = trainer(0.99)
+    assert third.load_checkpoint(with_ema) == {}
+    for key, value in third.ema[name].module.state_dict().items():
+        assert torch.equal(value, second.ema[name].module.state_dict()[key]), key
 
 @pytest.mark.parametrize("lr", ["0", "-1e-4", "1e6", "nan"])
 def test_a_learning_rate_that_cannot_train_is_refused(base, lr, capsys):

@@ -531,15 +531,31 @@ class Trainer:
         this step on (the learning rate replaces the checkpoint optimizer's). Returns what changed.
         """
         fresh_lrs = [[group["lr"] for group in opt.param_groups] for opt in self.optimizers.values()]
+        acc = self.accelerator
+        # A checkpoint written without EMA has no EMA state to restore: with --ema given now, the
+        # average starts from the resumed networks (accelerate matches saved objects by position).
+        starts_ema = bool(self.ema) and len(list(Path(path).glob("custom_checkpoint_*.pkl"))) == (
+            len(acc._custom_objects) - len(self.ema))
+        registered = list(acc._custom_objects)
+        if starts_ema:
+            acc._custom_objects[:] = [obj for obj in registered if all(obj is not e for e in self.ema.values())]
         try:
-            self.accelerator.load_state(str(path))
+            acc.load_state(str(path))
         except (RuntimeError, ValueError, KeyError) as exc:
             raise ZooError(f"{path} does not fit this run ({type(exc).__name__}: {exc}); resume with the same "
                            "--set overrides, --ema and --lr-scheduler as the run that wrote it") from None
+        finally:
+            acc._custom_objects[:] = registered
+        if starts_ema:
+            for name, average in self.ema.items():
+                average.module.load_state_dict(self.model.networks()[name].state_dict())
+                average.n_averaged.zero_()
         loaded = self.state.loaded_setup
         if loaded is None:
             return {}
         then_setup, now_setup = _fixed_setup(loaded), _fixed_setup(self.state.setup)
+        if starts_ema and not then_setup.get("ema"):
+            then_setup["ema"] = now_setup.get("ema")  # --ema is an option here, checked with the others
         if "config" in then_setup and "config" in now_setup:
             # A constructor option newer than the checkpoint, left at its default, is how the run was trained.
             defaults = _constructor_defaults(self.model)
