@@ -362,6 +362,22 @@ def test_probe_discriminator_sees_a_stain_that_separates_the_domains(tmp_path):
               every=1, seed=0, progress=False)
 
 
+
+def test_gallery_measure_scores_a_remover_that_changes_nothing_as_copying(tmp_path, capsys):
+    """scripts/translator_gallery.py --measure: an untrained gated CycleGAN returns its input, so its
+    inside-stain share is that of copying (1.0) and it changes nothing outside the stain."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))  # the script imports its sibling domain_gallery
+    try:
+        measure = runpy.run_path(str(ROOT / "scripts" / "translator_gallery.py"))["measure"]
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    zoo.create("cyclegan-pws", **zoo.info("cyclegan-pws").tiny, g_output="gated").save_pretrained(tmp_path / "m")
+    share, outside = measure(str(tmp_path / "m"), 6)
+    assert share == pytest.approx(1.0, abs=0.01) and outside < 0.002
+    assert "by skin tone: I " in capsys.readouterr().out
+
 def test_cyclegan_resumes_exactly_with_its_image_pools(tmp_path):
     """The pools are checkpointed: 3 steps, save, a fresh trainer resumes, 3 more == 6 straight."""
     from zoo.data import TrainingData
