@@ -260,6 +260,22 @@ def test_weighted_adversarial_losses_judge_only_the_weighted_patches(kind):
     with pytest.raises(ValueError, match="fake_weight works with"):
         losses.g_loss("wasserstein", fake, weight)
 
+
+def test_outside_mask_loss_is_the_l1_of_the_removal_outside_the_mask():
+    clean, stained = faces(4, seed=3)
+    masks = stain_masks(clean, stained)
+    torch.manual_seed(0)
+    model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, g_output="image",
+                       outside_mask_weight=3.0)
+    with torch.no_grad():
+        keep = (1 - masks).bool().expand(-1, 3, -1, -1)
+        want = (model.translate(stained, "BtoA") - stained).abs()[keep].mean()
+    (logged,) = train_steps(model, {"A": clean, "B": stained, "mask": masks}, steps=1, batch_size=4, progress=False)
+    assert logged["outside"] == pytest.approx(want.item(), rel=5e-3)  # the step sees the batch via uint8
+    assert zoo.create("cyclegan-pws").config["outside_mask_weight"] == 0.0
+    with pytest.raises(zoo.ConfigError, match="outside_mask_weight"):
+        zoo.create("cyclegan-pws", outside_mask_weight=-1)
+
 def test_mask_options_need_a_gate_a_patch_discriminator_and_masks():
     with pytest.raises(zoo.ConfigError, match="gate_mask_weight needs a gated generator"):
         zoo.create("cyclegan-pws", gate_mask_weight=1.0)  # cyclegan-pws's generators are residual
@@ -275,6 +291,9 @@ def test_mask_options_need_a_gate_a_patch_discriminator_and_masks():
     model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, discriminator="patch",
                        adversarial_in_mask=True)
     with pytest.raises(ValueError, match=r"adversarial_in_mask needs masks of the B images"):
+        train_steps(model, {"A": clean, "B": stained}, steps=1, batch_size=2, progress=False)
+    model = zoo.create("cyclegan-pws", image_size=32, g_features=4, g_blocks=1, d_features=4, outside_mask_weight=1.0)
+    with pytest.raises(ValueError, match=r"outside_mask_weight needs masks of the B images"):
         train_steps(model, {"A": clean, "B": stained}, steps=1, batch_size=2, progress=False)
 
 def test_translation_pipelines_name_their_directions():

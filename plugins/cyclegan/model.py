@@ -62,6 +62,7 @@ class CycleGAN(GANModel):
         change_weight: float = 0.0,
         gate_mask_weight: float = 0.0,
         adversarial_in_mask: bool = False,
+        outside_mask_weight: float = 0.0,
         pool_size: int = 50,
         d_augment: str = "translation,cutout",
         direction_names: dict[str, str] | None = None,
@@ -92,12 +93,15 @@ class CycleGAN(GANModel):
         loss and in its own: the stain's few per cent of a face then carry the whole adversarial
         signal, where averaged over the face they barely move it, and nothing pushes the rest of a
         B face toward A's faces.
+        ``outside_mask_weight``: with masks in the data, L1 of the B->A change outside B's mask: where
+        the images show nothing to remove, the output must equal the input (0: off).
         ``direction_names`` gives the directions names (``{"add": "AtoB", "remove": "BtoA"}``);
         ``default_direction`` (a name or 'AtoB'/'BtoA') is what the pipeline runs when none is given:
         the model's main use, e.g. 'remove' for a stain remover."""
         super().__init__()
         for name, weight in (("change_weight", change_weight), ("cycle_weight", cycle_weight),
-                             ("cycle_weight_b", cycle_weight_b or 0.0), ("gate_mask_weight", gate_mask_weight)):
+                             ("cycle_weight_b", cycle_weight_b or 0.0), ("gate_mask_weight", gate_mask_weight),
+                             ("outside_mask_weight", outside_mask_weight)):
             if weight < 0:
                 raise ValueError(f"{name} must be >= 0, got {weight}")
         if gan_loss not in ("lsgan", "bce", "hinge"):
@@ -174,9 +178,9 @@ class CycleGAN(GANModel):
         d_a, d_b = self.discriminator_a, self.discriminator_b
 
         gate_weight = cfg.get("gate_mask_weight", 0.0)
-        in_mask = cfg.get("adversarial_in_mask", False)
-        if (gate_weight or in_mask) and "mask" not in batch:
-            option = "gate_mask_weight" if gate_weight else "adversarial_in_mask"
+        in_mask, outside_weight = cfg.get("adversarial_in_mask", False), cfg.get("outside_mask_weight", 0.0)
+        if (gate_weight or in_mask or outside_weight) and "mask" not in batch:
+            option = "gate_mask_weight" if gate_weight else "adversarial_in_mask" if in_mask else "outside_mask_weight"
             raise ValueError(f"{option} needs masks of the B images: DATA/masks/NAME for each DATA/B/NAME "
                              f"(white where B shows what A lacks); or turn it off (--set {option}=0)")
         mask_b = batch["mask"] if in_mask else None
@@ -211,6 +215,11 @@ class CycleGAN(GANModel):
             same_a = self.generator_ba(real_a) if same_a is None else same_a
             idt = F.l1_loss(self.generator_ab(real_b), real_b) + F.l1_loss(same_a, real_a)
             g_total = g_total + cycle * identity * idt
+        outside = torch.zeros((), device=real_a.device)
+        if outside_weight:  # nothing to remove outside the mask: the output there is the input
+            keep = 1 - batch["mask"].to(fake_a.dtype)
+            outside = ((fake_a - real_b).abs() * keep).sum() / (keep.sum() * fake_a.shape[1]).clamp(min=1)
+            g_total = g_total + outside_weight * outside
         change = torch.zeros((), device=real_a.device)
         if cfg["change_weight"]:
             change = F.l1_loss(fake_b, real_a) + F.l1_loss(fake_a, real_b)
@@ -220,7 +229,7 @@ class CycleGAN(GANModel):
 
         d_total = self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b, mask_b)
         return {"g_adv": adv.item(), "cycle": cyc.item(), "identity": idt.item(), "change": change.item(),
-                "gate": gate.item(), "d_loss": d_total}
+                "gate": gate.item(), "outside": outside.item(), "d_loss": d_total}
 
     def _discriminator_step(self, ctx, optimizers: dict, real_a, real_b, fake_a, fake_b, mask_b=None) -> float:
         """One update of both discriminators, each fake drawn through its image pool (with its mask,
