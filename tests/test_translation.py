@@ -193,7 +193,7 @@ def test_cycle_weight_b_weighs_the_b_to_a_to_b_cycle_alone(monkeypatch):
     B->A->B cycle moves them exactly when cycle_weight_b is above zero."""
     from plugins.cyclegan import model as cyclegan
 
-    monkeypatch.setattr(cyclegan.losses, "g_loss", lambda kind, logits: 0 * logits.mean())
+    monkeypatch.setattr(cyclegan.losses, "g_loss", lambda kind, logits, *weight: 0 * logits.mean())
     clean, stained = faces(4, seed=4)
     moved = {}
     for cycle_a, cycle_b in ((0.0, 0.0), (0.0, 5.0), (5.0, 0.0)):
