@@ -76,7 +76,7 @@ WHAT = {
                     "synthetic port-wine stain ({stains_per_face} different stain(s) on each face: "
                     "`synthetic-NAME.png`, `synthetic-NAME-stainK.png`); A and B come from disjoint halves of "
                     "the faces. `masks/` marks the stain of each B image (same names): an unpaired model need not use "
-                    "it; `cyclegan-pws` learns its gate from it (`gate_mask_weight`).",
+                    "it; a CycleGAN can learn its gate from it (`gate_mask_weight`).",
     "pws-paired": "Paired translation data (for `pix2pix-pws`): `A/` faces with a synthetic port-wine stain "
                   "(before treatment), `B/` the same stain faded by 60 % (after), same file names; `masks/` "
                   "marks the stain.",
