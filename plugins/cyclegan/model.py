@@ -195,8 +195,9 @@ class CycleGAN(GANModel):
             return {"d_loss": self._discriminator_step(ctx, optimizers, real_a, real_b, fake_a, fake_b, mask_b)}
         optimizers["generator"].zero_grad(set_to_none=True)
         frozen_a, frozen_b = ctx.frozen(d_a), ctx.frozen(d_b)  # D passes gradients to G, computes none of its own
+        logits_b = frozen_b(self._augment(ctx, fake_b))  # B first: the augmentations draw in this order
         logits_a = frozen_a(self._augment(ctx, fake_a))
-        adv = (losses.g_loss(kind, frozen_b(self._augment(ctx, fake_b)))
+        adv = (losses.g_loss(kind, logits_b)
                + losses.g_loss(kind, logits_a, None if mask_b is None else losses.patch_weights(mask_b, logits_a)))
         cycle_b = cycle if cfg.get("cycle_weight_b") is None else cfg["cycle_weight_b"]
         cyc_a = F.l1_loss(self.generator_ba(fake_b), real_a)
