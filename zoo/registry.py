@@ -35,12 +35,18 @@ BLOCK_ENV = "MEDGAN_ZOO_BLOCK_PLUGINS"
 
 __all__ = [
     "BLOCK_ENV", "INPUTS", "Metric", "ModelSpec", "TaskSpec", "ModelRegistrar", "TaskRegistrar", "Registry",
-    "get_registry", "reload_plugins", "task_of", "generates_classes",
+    "get_registry", "reload_plugins", "task_of", "generates_classes", "constructor_defaults",
 ]
 
 INPUTS = ("noise", "image", "image+mask")
 """What a task's pipeline is called with: latents it draws itself (``zoo generate``), an image, or an
 image and a mask (``zoo translate``, with ``--mask``)."""
+
+
+def constructor_defaults(model_class: type) -> dict[str, Any]:
+    """The default of every constructor argument of ``model_class`` that has one."""
+    params = inspect.signature(model_class.__init__).parameters  # type: ignore[misc]
+    return {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty}
 
 
 @dataclass(frozen=True)
@@ -172,8 +178,7 @@ class ModelSpec:
         return self.model_class.task
 
     def constructor_defaults(self) -> dict[str, Any]:
-        params = inspect.signature(self.model_class.__init__).parameters  # type: ignore[misc]
-        return {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty}
+        return constructor_defaults(self.model_class)
 
     @property
     def config(self) -> dict[str, Any]:

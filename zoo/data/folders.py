@@ -247,6 +247,12 @@ def _side(root: Path, name: str) -> Path:
     raise DataError(f"translation data needs the folders {root / 'A'} and {root / 'B'} (or trainA/trainB)")
 
 
+
+def _decode_masks(paths: list[Path], size, progress) -> tuple[torch.Tensor, list[Path]]:
+    """Masks as uint8 N x 1 x H x W in {0, 255} (grey above 127 counts as masked), and the paths read."""
+    masks, kept = decode_images(paths, size, 1, "masks", progress)
+    return ((masks > 127) * 255).to(torch.uint8), kept
+
 def _load_pairs(root: Path, paired: bool, size, channels, progress) -> TrainingData:
     folder_a, folder_b = _side(root, "A"), _side(root, "B")
     paths_a, paths_b = _need(list_images(folder_a), folder_a), _need(list_images(folder_b), folder_b)
@@ -266,9 +272,9 @@ def _load_pairs(root: Path, paired: bool, size, channels, progress) -> TrainingD
         if (root / "masks").is_dir():  # where A and B differ (e.g. the stain): for inside/outside figures
             masks = [root / "masks" / p.relative_to(folder_a) for p in paths_a]
             if all(m.is_file() for m in masks):
-                mask_t, kept_m = decode_images(masks, size, 1, "masks", progress)
+                mask_t, kept_m = _decode_masks(masks, size, progress)
                 if len(kept_m) == len(masks):
-                    tensors["mask"] = ((mask_t > 127) * 255).to(torch.uint8)
+                    tensors["mask"] = mask_t
     else:  # unpaired: every A meets a random B; the longer side sets the length
         n = max(len(a), len(b))
         order = random.Random(0).sample(range(n), n)
@@ -281,10 +287,10 @@ def _load_pairs(root: Path, paired: bool, size, channels, progress) -> TrainingD
             if missing:
                 raise DataError(f"{len(missing)} B images have no mask of the same name in {root / 'masks'}: "
                                 f"{', '.join(missing[:10])}; add them or remove the masks folder")
-            mask_t, kept_m = decode_images(masks, size, 1, "masks", progress)
+            mask_t, kept_m = _decode_masks(masks, size, progress)
             if len(kept_m) != len(masks):
                 raise DataError("an unreadable mask broke an image/mask pair; fix or remove it (see the warning)")
-            tensors["mask"] = ((mask_t[pick_b] > 127) * 255).to(torch.uint8)
+            tensors["mask"] = mask_t[pick_b]
     return TrainingData(tensors, files=[str(p) for p in kept_a])
 
 
@@ -299,10 +305,10 @@ def _load_masked(root: Path, size, channels, progress) -> TrainingData:
     if missing:
         raise DataError(f"{len(missing)} images have no mask: {', '.join(missing[:10])}")
     images, kept = decode_images(paths, size, channels, "images", progress)
-    mask_t, kept_m = decode_images(masks, size, 1, "masks", progress)
+    mask_t, kept_m = _decode_masks(masks, size, progress)
     if len(kept) != len(paths) or len(kept_m) != len(masks):
         raise DataError("an unreadable image or mask broke an image/mask pair; fix or remove it (see the warning)")
-    tensors = {"image": images, "mask": ((mask_t > 127) * 255).to(torch.uint8)}
+    tensors = {"image": images, "mask": mask_t}
     files = [str(p) for p in kept]
     if (root / "healthy").is_dir():  # unpaired with the images: the longer side sets the length
         healthy, _ = decode_images(_need(list_images(root / "healthy"), root / "healthy"), size, channels,

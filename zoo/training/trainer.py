@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import errno
-import inspect
 import json
 import math
 import os
@@ -32,7 +31,7 @@ from zoo.checksums import file_digest
 from zoo.data.folders import TrainingData
 from zoo.errors import ZooError
 from zoo.models.blocks import center_crop
-from zoo.registry import get_registry
+from zoo.registry import constructor_defaults, get_registry
 from zoo.training.augment import build_augment
 
 __all__ = [
@@ -159,12 +158,7 @@ def to_model_batch(raw: dict[str, torch.Tensor], device, dtype) -> dict[str, tor
 
 def _fixed_setup(setup: dict) -> dict:
     """What a resumed run must share with its checkpoint: everything but the training options."""
-    return {k: (dict(v) if k == "config" else v) for k, v in setup.items() if k != "options"}
-
-
-def _constructor_defaults(model: nn.Module) -> dict:
-    return {name: param.default for name, param in inspect.signature(type(model).__init__).parameters.items()
-            if param.default is not inspect.Parameter.empty}
+    return {k: v for k, v in setup.items() if k != "options"}
 
 
 class Trainer:
@@ -558,7 +552,7 @@ class Trainer:
             then_setup["ema"] = now_setup.get("ema")  # --ema is an option here, checked with the others
         if "config" in then_setup and "config" in now_setup:
             # A constructor option newer than the checkpoint, left at its default, is how the run was trained.
-            defaults = _constructor_defaults(self.model)
+            defaults = constructor_defaults(type(self.model))
             now_setup["config"] = {k: v for k, v in now_setup["config"].items()
                                    if k in then_setup["config"] or k not in defaults or v != defaults[k]}
         if then_setup != now_setup:
